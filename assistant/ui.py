@@ -1,0 +1,122 @@
+"""The web UI: ``build_app(settings)`` returns the Gradio Blocks app (起草 / 范文库 / 设置 tabs plus a named
+``/draft`` API endpoint); ``launch(app, settings)`` serves it on ``settings.host:port``.
+
+The only module family importing gradio (``ui.py`` and the ``ui_*.py`` tab modules). Building is separate
+from launching so tests can start the app in-process on a free port. The UI holds no drafting or retrieval
+logic: it turns form fields into a ``DraftRequest`` and shows what the pipeline returns. Settings changed in
+the settings tab live in one in-memory ``LiveSettings`` shared by all sessions; everything per-request
+lives in per-session state, so concurrent writers never see each other's drafts.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from typing import Any  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from . import drafting, export  # noqa: E402
+from .doctypes import load_doctypes  # noqa: E402
+from .errors import UserError  # noqa: E402
+from .settings import Settings  # noqa: E402
+from .ui_corpus import CorpusTab  # noqa: E402
+from .ui_draft import DraftTab  # noqa: E402
+from .ui_settings import SettingsTab  # noqa: E402
+from .ui_views import LiveSettings, build_request  # noqa: E402
+
+DRAFT_CONCURRENCY = 4
+
+CSS = """
+body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", sans-serif; }
+#draft-text { font-family: "Noto Serif CJK SC", "FangSong", serif; font-size: 16px; line-height: 1.9; }
+#draft-text p { text-indent: 2em; margin: 0.2em 0; }
+#draft-text h1, #draft-text h2, #draft-text h3 { text-align: center; text-indent: 0; }
+#sources label { font-size: 13px; line-height: 1.5; }
+#source-context { font-size: 14px; line-height: 1.8; }
+#checklist table { font-size: 14px; }
+"""
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    """The whole web app for ``settings`` (not launched)."""
+    live = LiveSettings(settings)
+    with gr.Blocks(title="公文写作助手", fill_width=True, analytics_enabled=False) as app:
+        gr.Markdown(
+            "## 公文写作助手\n依据本单位范文起草讲话稿、述职报告、调研报告、汇报发言，导出符合 GB/T 9704 的 Word 文档。"
+        )
+        with gr.Tabs():
+            with gr.Tab("起草", id="draft"):
+                draft_tab = DraftTab(live)
+            with gr.Tab("范文库", id="corpus"):
+                corpus_tab = CorpusTab(live)
+            with gr.Tab("设置", id="settings"):
+                settings_tab = SettingsTab(live)
+        draft_tab.wire_restore(app)
+        corpus_tab.wire_load(app)
+        settings_tab.wire_load(app)
+        _add_api(live)
+    app.queue(default_concurrency_limit=DRAFT_CONCURRENCY)
+    return app
+
+
+def _add_api(live: LiveSettings) -> None:
+    labels = {}
+    for doctype in load_doctypes(live.get().prompts_dir).values():
+        labels[doctype.label] = doctype.name
+        labels[doctype.name] = doctype.name
+
+    def draft(doc_type: str, topic: str, unit: str = "", points: str = "") -> str:
+        """起草一篇公文，返回 Markdown 全文。
+
+        Args:
+            doc_type: 文种：speech / duty-report / research-report / work-report（或 讲话稿、述职报告、调研报告、汇报发言）
+            topic: 主题
+            unit: 单位（可空）
+            points: 要点，每行一条（可空）
+        """
+        name = labels.get((doc_type or "").strip(), (doc_type or "").strip())
+        try:
+            request = build_request(name, topic, unit, "", points)
+            result = drafting.write_draft(request, live.get())
+        except UserError as exc:
+            raise gr.Error(str(exc), title="无法起草") from exc
+        return export.to_markdown(result)
+
+    gr.api(draft, api_name="draft", concurrency_limit=DRAFT_CONCURRENCY, concurrency_id="draft")
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch``: local address, optional login, no share link, no telemetry,
+    no run history in the browser (it would keep form values)."""
+    auth = (
+        (settings.auth_user, settings.auth_password)
+        if settings.auth_user and settings.auth_password
+        else None
+    )
+    if bool(settings.auth_user) != bool(settings.auth_password):
+        raise UserError(
+            "登录设置不完整：请同时设置 ASSISTANT_AUTH_USER 和 ASSISTANT_AUTH_PASSWORD，或都不设置。"
+        )
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "auth": auth,
+        "auth_message": "请输入用户名和密码登录公文写作助手。" if auth else None,
+        "share": False,
+        "run_history": False,
+        "enable_monitoring": False,
+        "footer_links": ["api"],
+        "css": CSS,
+        "mcp_server": False,
+        "ssr_mode": False,
+        "pwa": False,
+    }
+
+
+def launch(app: gr.Blocks, settings: Settings, **overrides: Any) -> tuple:
+    """Serve ``app`` with ``launch_options(settings)`` (``overrides`` win, e.g. ``prevent_thread_lock``)."""
+    return app.launch(**{**launch_options(settings), **overrides})

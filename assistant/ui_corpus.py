@@ -1,0 +1,212 @@
+"""The 范文库 (corpus) tab: upload documents, list them, correct a type, delete, re-index.
+
+Only wiring over ``ingest`` and ``loaders``. An upload is read with the same loader the index uses *before*
+it is copied, so a file that cannot be read is reported by name and never enters ``corpus_dir``; names are
+sanitised (directories stripped, Chinese kept). The draft tab sees every change at once: ``Retriever.open``
+reloads when the index manifest changes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from . import ingest
+from .doctypes import load_doctypes
+from .errors import UserError
+from .loaders import load_document
+from .ui_views import UPLOAD_SUFFIXES, LiveSettings, document_rows, safe_upload_name, unique_destination
+
+HEADERS = ["标题", "文件", "文种", "章节数", "片段数"]
+
+
+class CorpusTab:
+    def __init__(self, live: LiveSettings) -> None:
+        self.live = live
+        settings = live.get()
+        types = load_doctypes(settings.prompts_dir)
+        self.type_choices = [(f"{t.label}（{t.name}）", t.name) for t in types.values()]
+        self.labels = {t.name: t.label for t in types.values()}
+
+        gr.Markdown(
+            "上传本单位的范文（.txt / .md / .docx，GBK 编码亦可）。上传后自动入库，"
+            "起草时即可检索引用；文种识别有误时可在下方更正。"
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                self.upload = gr.File(
+                    label="上传范文",
+                    file_count="multiple",
+                    file_types=list(UPLOAD_SUFFIXES),
+                    type="filepath",
+                    height=120,
+                    elem_id="corpus-upload",
+                )
+                self.upload_btn = gr.Button("上传并入库", variant="primary", elem_id="corpus-upload-btn")
+            with gr.Column(scale=2):
+                self.rebuild = gr.Checkbox(label="全部重建（换了嵌入模型或索引损坏时使用）", value=False)
+                self.reindex_btn = gr.Button("重新索引", elem_id="reindex-btn")
+        self.status = gr.Markdown(elem_id="corpus-status")
+        self.table = gr.Dataframe(
+            headers=HEADERS,
+            value=None,
+            interactive=False,
+            wrap=True,
+            label="范文列表",
+            elem_id="corpus-table",
+        )
+        with gr.Row():
+            self.doc = gr.Dropdown([], label="选择文档", scale=3, elem_id="corpus-doc")
+            self.new_type = gr.Dropdown(
+                self.type_choices, value=None, label="更正文种为", scale=2, elem_id="corpus-type"
+            )
+            self.type_btn = gr.Button("更正文种", scale=1, elem_id="corpus-type-btn")
+            self.delete_btn = gr.Button("删除所选文档", variant="stop", scale=1, elem_id="corpus-delete-btn")
+        self._wire()
+
+    def _wire(self) -> None:
+        outputs = [self.status, self.table, self.doc, self.upload]
+        common = {"api_visibility": "private", "concurrency_limit": 1, "concurrency_id": "corpus"}
+        self.upload_btn.click(self.add_files, inputs=[self.upload], outputs=outputs, **common)
+        self.reindex_btn.click(self.reindex, inputs=[self.rebuild], outputs=outputs, **common)
+        self.type_btn.click(self.set_type, inputs=[self.doc, self.new_type], outputs=outputs, **common)
+        self.delete_btn.click(self.delete, inputs=[self.doc], outputs=outputs, **common)
+        self.doc.change(
+            self.current_type, inputs=[self.doc], outputs=[self.new_type], api_visibility="private"
+        )
+
+    def wire_load(self, app: gr.Blocks) -> None:
+        app.load(self.refresh_view, outputs=[self.table, self.doc], api_visibility="private")
+
+    # ---- views ---------------------------------------------------------------------------------------
+
+    def refresh_view(self) -> tuple[dict, Any]:
+        try:
+            documents = ingest.list_documents(self.live.get())
+        except UserError:
+            documents = []
+        rows = document_rows(documents, self.labels)
+        choices = [(f"{row[0]}（{row[1]}）", doc["doc_id"]) for row, doc in zip(rows, documents, strict=True)]
+        return {"headers": HEADERS, "data": rows or [["（范文库为空）", "", "", "", ""]]}, gr.update(
+            choices=choices, value=None
+        )
+
+    def current_type(self, doc_id: str | None):
+        """Preselect the chosen document's current type, so "更正文种" starts from what is indexed."""
+        if not doc_id:
+            return gr.update(value=None)
+        docs = {d["doc_id"]: d for d in ingest.list_documents(self.live.get())}
+        return gr.update(value=docs.get(doc_id, {}).get("doc_type") or None)
+
+    def _result(self, message: str) -> tuple:
+        table, doc = self.refresh_view()
+        return message, table, doc, None
+
+    # ---- handlers ------------------------------------------------------------------------------------
+
+    def add_files(self, paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 - how Gradio injects a progress bar
+        if not paths:
+            gr.Warning("请先选择要上传的文件。", title="没有文件")
+            return "⚠ 请先选择要上传的文件。", gr.update(), gr.update(), gr.update()
+        settings = self.live.get()
+        folder = Path(settings.corpus_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        problems: list[str] = []
+        accepted: list[tuple[Path, str, bytes]] = []
+        for raw in paths:
+            path = Path(raw)
+            try:
+                name = safe_upload_name(path.name)
+                document = load_document(path)
+                if not document.text.strip():
+                    raise UserError(f"文件“{path.name}”没有可读的文字。")
+            except UserError as exc:
+                problems.append(str(exc) if path.name in str(exc) else f"{path.name}：{exc}")
+                continue
+            accepted.append((path, name, path.read_bytes()))
+        added: list[Path] = []
+        for path, name, data in accepted:
+            dest, exists = unique_destination(folder, name, data)
+            if not exists:
+                shutil.copyfile(path, dest)
+            added.append(dest)
+        lines = []
+        if added:
+            try:
+                report = ingest.ingest(added, settings, progress=_progress_callback(progress))
+            except UserError as exc:
+                for dest in added:
+                    dest.unlink(missing_ok=True)
+                gr.Warning(str(exc), title="入库失败")
+                return self._result(f"⚠ 入库失败，文件未保留：{exc}")
+            names = "、".join(p.name for p in added)
+            lines.append(f"✔ 已入库：{names}。{_report_text(report)}")
+        for problem in problems:
+            gr.Warning(problem, title="文件未入库")
+            lines.append(f"⚠ 未入库（范文库未改动）：{problem}")
+        return self._result("\n\n".join(lines))
+
+    def reindex(self, rebuild: bool, progress=gr.Progress()):  # noqa: B008 - how Gradio injects a progress bar
+        settings = self.live.get()
+        try:
+            report = ingest.ingest(
+                [Path(settings.corpus_dir)],
+                settings,
+                rebuild=bool(rebuild),
+                progress=_progress_callback(progress),
+            )
+        except UserError as exc:
+            gr.Warning(str(exc), title="索引失败")
+            return self._result(f"⚠ {exc}")
+        return self._result(f"✔ 索引已更新。{_report_text(report)}")
+
+    def set_type(self, doc_id: str | None, doc_type: str | None):
+        if not doc_id or not doc_type:
+            missing = "、".join(n for n, v in (("文档", doc_id), ("文种", doc_type)) if not v)
+            gr.Warning(f"请先选择{missing}。", title="缺少选择")
+            return f"⚠ 请先选择{missing}。", gr.update(), gr.update(), gr.update()
+        try:
+            ingest.set_document_type(self.live.get(), doc_id, doc_type)
+        except UserError as exc:
+            gr.Warning(str(exc), title="更正失败")
+            return self._result(f"⚠ {exc}")
+        return self._result(f"✔ 已将文种更正为{self.labels.get(doc_type, doc_type)}，并已重新入库。")
+
+    def delete(self, doc_id: str | None):
+        if not doc_id:
+            gr.Warning("请先选择要删除的文档。", title="缺少选择")
+            return "⚠ 请先选择要删除的文档。", gr.update(), gr.update(), gr.update()
+        settings = self.live.get()
+        path = next((d["path"] for d in ingest.list_documents(settings) if d["doc_id"] == doc_id), "")
+        in_corpus = bool(path) and Path(path).resolve().is_relative_to(Path(settings.corpus_dir).resolve())
+        try:
+            ingest.delete_document(settings, doc_id, remove_file=in_corpus)
+        except UserError as exc:
+            gr.Warning(str(exc), title="删除失败")
+            return self._result(f"⚠ {exc}")
+        where = "并已从范文文件夹删除文件" if in_corpus else "（文件不在范文文件夹中，未删除文件）"
+        return self._result(f"✔ 已删除“{Path(path).name}”{where}，起草时不再引用。")
+
+
+def _progress_callback(progress: gr.Progress):
+    def callback(done: int, total: int, message: str = "") -> None:
+        progress((done, total) if total else None, desc=message or "正在入库…")
+
+    return callback
+
+
+def _report_text(report: Any) -> str:
+    parts = []
+    for attr, label in (("added", "新增"), ("updated", "更新"), ("unchanged", "未变"), ("removed", "移除")):
+        value = getattr(report, attr, None)
+        if isinstance(value, list | tuple | set):
+            value = len(value)
+        if isinstance(value, int) and value:
+            parts.append(f"{label} {value} 篇")
+    chunks = getattr(report, "chunks", None)
+    if isinstance(chunks, int):
+        parts.append(f"共 {chunks} 个片段")
+    return "（" + "，".join(parts) + "）" if parts else ""

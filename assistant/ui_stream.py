@@ -1,0 +1,88 @@
+"""Streaming a draft into the page: run the pipeline in a worker thread and turn its ``on_event`` calls into
+what the page shows while sections arrive.
+
+No Gradio here, so it is testable on its own. A thread plus a queue (rather than making the pipeline a
+generator) keeps ``drafting`` free of any UI concern: it just calls ``on_event``; the UI's generator drains
+the queue and yields page updates.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .records import Draft, Outline
+
+
+@dataclass
+class StreamView:
+    """What the page shows while a draft streams in."""
+
+    title: str = ""
+    order: list[str] = field(default_factory=list)
+    text: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def apply(self, kind: str, payload: Any) -> None:
+        data = (
+            payload.to_dict()
+            if isinstance(payload, Outline)
+            else (payload if isinstance(payload, dict) else {})
+        )
+        key = str(data.get("key", ""))
+        if kind == "outline":
+            self.title = str(data.get("title") or self.title)
+        elif kind == "section_start":
+            if key not in self.text:
+                self.order.append(key)
+            heading = data.get("heading") or ""
+            self.text[key] = f"{heading}\n" if heading else ""
+        elif kind == "section_delta":
+            if key not in self.text:
+                self.order.append(key)
+                self.text[key] = ""
+            self.text[key] += str(data.get("text", ""))
+        elif kind == "section_done":
+            if key not in self.text:
+                self.order.append(key)
+            self.text[key] = str(data.get("text", self.text.get(key, "")))
+        elif kind == "warning":
+            message = data.get("text") or data.get("message")
+            if message:
+                self.warnings.append(str(message))
+
+    def markdown(self) -> str:
+        body = "\n".join(self.text[k] for k in self.order)
+        paragraphs = [line.strip() for line in body.splitlines() if line.strip()]
+        head = f"### {self.title}\n\n" if self.title else ""
+        return head + "\n\n".join(paragraphs) + "\n\n*（正在生成…）*"
+
+
+def stream_pipeline(run: Callable[[Callable[[str, Any], None]], Draft]) -> Iterator[tuple[str, Any]]:
+    """Run ``run(on_event)`` in a worker thread and yield its events; the generator's return value is the
+    Draft (use ``draft = yield from stream_pipeline(...)``). Errors are re-raised in the caller."""
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["draft"] = run(lambda kind, payload: events.put((kind, payload)))
+        except BaseException as exc:  # re-raised below, in the handler's thread
+            result["error"] = exc
+        finally:
+            events.put(("_end", None))
+
+    worker = threading.Thread(target=target, daemon=True, name="draft-worker")
+    worker.start()
+    while True:
+        kind, payload = events.get()
+        if kind == "_end":
+            break
+        yield kind, payload
+    worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["draft"]

@@ -1,0 +1,377 @@
+"""Presentation helpers for the web UI that need no Gradio: form parsing, the editable outline text,
+source labels, the checklist table, upload names, and the app-wide live settings.
+
+Kept apart from ``ui.py`` so they can be unit-tested without starting a server, and so ``ui*.py`` modules
+hold only wiring. The trade-off: the outline is edited as plain text (one ``## heading [key]`` line per
+section, ``- point`` lines under it) rather than in a grid; plain text is quicker to edit and to drive from
+a browser test, at the cost of a tag the writer must leave in place.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import fields, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import InputError
+from .records import (
+    Draft,
+    DraftParagraph,
+    DraftRequest,
+    DraftSection,
+    Outline,
+    OutlineItem,
+    Source,
+)
+from .settings import Settings
+
+UPLOAD_SUFFIXES = (".txt", ".md", ".docx")
+MATERIAL_SUFFIXES = (".txt", ".md", ".docx")
+
+ROLE_LABELS = {
+    "opening": "开头",
+    "background": "基本情况",
+    "achievements": "成效做法",
+    "problems": "问题",
+    "causes": "原因",
+    "measures": "措施打算",
+    "requirements": "要求意见",
+    "closing": "结尾",
+    "other": "其他",
+}
+
+_TAG = re.compile(r"\s*[\[［]\s*([A-Za-z][\w-]*)\s*[\]］]\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*·•]|\d+[.、]|[（(]\d+[)）])\s*")
+
+
+class LiveSettings:
+    """The running app's settings, changeable from the settings tab (in memory only, shared by sessions)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+
+    def get(self) -> Settings:
+        with self._lock:
+            return self._settings
+
+    def update(self, **values: Any) -> Settings:
+        with self._lock:
+            self._settings = replace(self._settings, **values)
+            return self._settings
+
+
+# ---- request form ------------------------------------------------------------------------------------
+
+
+def split_points(text: str | None) -> list[str]:
+    """Key points, one a line; bullets and numbering the writer typed are dropped."""
+    points = []
+    for line in (text or "").splitlines():
+        line = _BULLET.sub("", line).strip()
+        if line:
+            points.append(line)
+    return points
+
+
+def missing_fields(doc_type: str | None, topic: str | None) -> list[str]:
+    """The required request fields that are empty, named as on the form."""
+    missing = []
+    if not (doc_type or "").strip():
+        missing.append("文种")
+    if not (topic or "").strip():
+        missing.append("主题")
+    return missing
+
+
+def build_request(
+    doc_type: str,
+    topic: str,
+    unit: str = "",
+    occasion: str = "",
+    points: str = "",
+    materials: list[str] | None = None,
+    length: float | int | None = None,
+) -> DraftRequest:
+    missing = missing_fields(doc_type, topic)
+    if missing:
+        raise InputError(f"请先填写：{'、'.join(missing)}。")
+    target = int(length) if length else None
+    if target is not None and target <= 0:
+        raise InputError("目标字数应为正整数，或留空使用该文种的常规篇幅。")
+    return DraftRequest(
+        doc_type=doc_type.strip(),
+        topic=topic.strip(),
+        unit=(unit or "").strip(),
+        occasion=(occasion or "").strip(),
+        points=split_points(points),
+        materials=list(materials or []),
+        length=target,
+    )
+
+
+def request_form_values(request: dict[str, Any] | None) -> dict[str, Any]:
+    """The form fields for a saved request dict (as kept in the browser)."""
+    request = request or {}
+    return {
+        "doc_type": request.get("doc_type") or None,
+        "topic": request.get("topic") or "",
+        "unit": request.get("unit") or "",
+        "occasion": request.get("occasion") or "",
+        "points": "\n".join(request.get("points") or []),
+        "length": request.get("length"),
+    }
+
+
+# ---- the editable outline ----------------------------------------------------------------------------
+
+
+def outline_to_text(outline: Outline) -> str:
+    lines = [f"# {outline.title}"]
+    for item in outline.items:
+        lines.append(f"## {item.heading} [{item.key}]")
+        lines.extend(f"- {point}" for point in item.points)
+    return "\n".join(lines)
+
+
+def text_to_outline(text: str, original: Outline) -> Outline:
+    """Parse the writer's edited outline text back into an ``Outline`` based on ``original``.
+
+    Each ``## heading [key]`` line starts a section; the key ties it to the type's schema section (its role
+    and numbering come from the original outline). A heading without a tag is matched to the original by its
+    text. Sections the writer deleted are left out; new sections need a key of the original outline.
+    """
+    by_key: dict[str, OutlineItem] = {}
+    by_heading: dict[str, OutlineItem] = {}
+    for item in original.items:
+        by_key.setdefault(item.key, item)
+        by_heading.setdefault(item.heading, item)
+    title = original.title
+    items: list[OutlineItem] = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("## ") or line == "##":
+            heading = line[2:].strip()
+            tag = _TAG.search(heading)
+            if tag:
+                key = tag.group(1)
+                heading = heading[: tag.start()].strip()
+                base = by_key.get(key)
+                if base is None:
+                    valid = "、".join(dict.fromkeys(i.key for i in original.items))
+                    raise InputError(f"提纲第 {number} 行的章节标记 [{key}] 无效，可用的标记：{valid}。")
+            else:
+                base = by_heading.get(heading)
+                if base is None:
+                    raise InputError(
+                        f"提纲第 {number} 行“{heading}”缺少章节标记（如 [{original.items[0].key}]），"
+                        "请保留每个“## ”标题行末尾的 [标记]。"
+                    )
+            if not heading:
+                raise InputError(f"提纲第 {number} 行的章节标题为空，请填写标题或删除该行。")
+            items.append(replace(base, heading=heading, points=[]))
+        elif line.startswith("# "):
+            title = line[2:].strip() or title
+        else:
+            if not items:
+                raise InputError(f"提纲第 {number} 行“{line}”不在任何章节下，请放到某个“## ”标题行之后。")
+            point = _BULLET.sub("", line).strip()
+            if point:
+                items[-1].points.append(point)
+    if not items:
+        raise InputError("提纲中没有章节。请至少保留一个“## 标题 [标记]”行，或重新生成提纲。")
+    return Outline(doc_type=original.doc_type, title=title, items=items)
+
+
+def outline_from_dict(data: dict[str, Any]) -> Outline:
+    return Outline(
+        doc_type=data["doc_type"],
+        title=data["title"],
+        items=[OutlineItem(**item) for item in data.get("items", [])],
+    )
+
+
+# ---- drafts ------------------------------------------------------------------------------------------
+
+
+def draft_from_dict(data: dict[str, Any]) -> Draft:
+    """Rebuild a ``Draft`` from ``Draft.to_dict()`` output (as stored in the browser)."""
+    data = dict(data)
+    doc_type = data.pop("type", None) or data.pop("doc_type", "")
+    sections = [
+        DraftSection(
+            **{
+                **{k: v for k, v in section.items() if k != "paragraphs"},
+                "paragraphs": [DraftParagraph(**p) for p in section.get("paragraphs", [])],
+            }
+        )
+        for section in data.pop("sections", [])
+    ]
+    sources = [Source(**s) for s in data.pop("sources", [])]
+    request = data.pop("request", None)
+    known = {f.name for f in fields(Draft)}
+    rest = {k: v for k, v in data.items() if k in known}
+    return Draft(
+        doc_type=doc_type,
+        sections=sections,
+        sources=sources,
+        request=DraftRequest(**request) if request else None,
+        **rest,
+    )
+
+
+def used_chunk_ids(draft: Draft) -> set[str]:
+    """Chunks the draft's text actually drew on (by section source ids and paragraph source marks)."""
+    used: set[str] = set()
+    by_number = {s.number: s.chunk_id for s in draft.sources}
+    for section in draft.sections:
+        used.update(section.source_ids)
+        for paragraph in section.paragraphs:
+            used.update(by_number[n] for n in paragraph.sources if n in by_number)
+    return used
+
+
+def source_choices(draft: Draft) -> list[tuple[str, str]]:
+    """(label, chunk_id) per source, used ones first marked ✔, for a clickable list."""
+    used = used_chunk_ids(draft)
+    out = []
+    for source in draft.sources:
+        mark = "✔ 已引用" if source.chunk_id in used else "○ 未引用"
+        role = ROLE_LABELS.get(source.role, source.role)
+        path = source.heading_path or "（正文）"
+        out.append((f"[{source.number}] {mark}｜{source.title}｜{path}｜{role}", source.chunk_id))
+    return out
+
+
+def generator_label(draft: Draft) -> str:
+    """Which generator made the draft (``Draft.generator``), in words, with prompt versions in small type."""
+    gen = draft.generator or {}
+    backend = str(gen.get("backend", "") or "composer")
+    if backend == "composer":
+        text = "离线组稿（依据范文库检索结果组织文字，未调用大模型）"
+    else:
+        model = gen.get("model") or ""
+        text = f"大模型 {model}（{gen.get('base_url') or backend}）"
+        if gen.get("fallback_from"):
+            text += f"；自“{gen['fallback_from']}”部分起改用离线组稿"
+    if gen.get("regenerated"):
+        text += f"；最近重写：{gen['regenerated']}"
+    prompts = gen.get("prompts") or []
+    names = [f"{p.get('name')} v{p.get('version')}" for p in prompts if isinstance(p, dict) and p.get("name")]
+    extra = f"  \n<small>模板：{'、'.join(names[:6])}</small>" if names else ""
+    return f"**起草方式**：{text}{extra}"
+
+
+def warnings_markdown(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    return "**注意**\n\n" + "\n".join(f"- {w}" for w in warnings)
+
+
+def context_markdown(context: dict[str, Any]) -> str:
+    """The passage in its document: title, heading path, then the text around it with the passage in bold."""
+    title = context.get("title") or context.get("doc_title") or ""
+    path = context.get("heading_path") or ""
+    before = str(context.get("before") or "").strip()
+    text = str(context.get("text") or context.get("passage") or "").strip()
+    after = str(context.get("after") or "").strip()
+    parts = [f"**{title}**" + (f"  \n{path}" if path else "")]
+    if before:
+        parts.append(before)
+    if text:
+        parts.append("\n\n".join(f"**{p}**" for p in text.splitlines() if p.strip()))
+    if after:
+        parts.append(after)
+    return "\n\n".join(parts)
+
+
+def safe_filename(title: str, suffix: str, fallback: str = "公文草稿") -> str:
+    """A download name from a draft title: Chinese kept, path and reserved characters replaced."""
+    name = re.sub(r'[\x00-\x1f<>:"/\\|?*]+', "_", unicodedata.normalize("NFC", title or "")).strip(" ._")
+    return f"{(name or fallback)[:80]}{suffix}"
+
+
+# ---- uploads -----------------------------------------------------------------------------------------
+
+
+def safe_upload_name(name: str) -> str:
+    """The file name an upload is stored under: directories (``../``, absolute paths, ``C:\\``) stripped,
+    control and reserved characters replaced, Chinese kept; raises ``InputError`` when nothing usable is
+    left or the type is not supported."""
+    base = PurePosixPath(str(name).replace("\\", "/")).name
+    base = unicodedata.normalize("NFC", base)
+    base = re.sub(r'[\x00-\x1f<>:"/\\|?*]+', "_", base).strip(" .")
+    suffix = Path(base).suffix.lower()
+    stem = base[: -len(suffix)] if suffix else base
+    stem = stem.strip(" ._")
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InputError(f"文件“{name}”的类型不受支持：只能上传 {'、'.join(UPLOAD_SUFFIXES)} 文件。")
+    if not stem:
+        raise InputError(f"文件名“{name}”无效，请改用包含文字的文件名后重新上传。")
+    return f"{stem[:100]}{suffix}"
+
+
+def unique_destination(folder: Path, name: str, data: bytes) -> tuple[Path, bool]:
+    """Where to store an upload called ``name`` in ``folder``: the same name when free or identical
+    (second value True: already there), else ``name-2``, ``name-3`` …"""
+    candidate = folder / name
+    stem, suffix = candidate.stem, candidate.suffix
+    n = 1
+    while candidate.exists():
+        if candidate.read_bytes() == data:
+            return candidate, True
+        n += 1
+        candidate = folder / f"{stem}-{n}{suffix}"
+    return candidate, False
+
+
+# ---- corpus and checklist tables ---------------------------------------------------------------------
+
+
+def document_rows(documents: list[dict[str, Any]], labels: dict[str, str]) -> list[list[Any]]:
+    """Rows of the corpus table: title, file, type (label), sections, chunks."""
+    rows = []
+    for doc in documents:
+        doc_type = doc.get("doc_type") or ""
+        label = labels.get(doc_type, doc_type or "未识别")
+        confidence = doc.get("type_confidence")
+        if isinstance(confidence, int | float) and confidence < 1:
+            label = f"{label}（自动识别 {confidence:.0%}）"
+        rows.append(
+            [
+                doc.get("title") or "",
+                Path(str(doc.get("path") or "")).name,
+                label,
+                doc.get("sections", ""),
+                doc.get("chunks", ""),
+            ]
+        )
+    return rows
+
+
+def checklist_markdown(scorecard: Any) -> str:
+    """The structure checklist (a ``metrics.Scorecard``) as a table: one row per check, hard requirements
+    first, then the count of 【待补：…】 places the writer still has to fill."""
+    results = sorted(scorecard.results, key=lambda r: not r.gate)
+    rows = []
+    placeholders = 0
+    for result in results:
+        if result.passed is None:
+            mark = "—"
+        else:
+            mark = "✔ 通过" if result.passed else ("✘ 未通过" if result.gate else "△ 偏低")
+        kind = "必查" if result.gate else "参考"
+        reason = str(result.reason).replace("|", "｜").replace("\n", " ")
+        rows.append(f"| {mark} | {result.label or result.name} | {kind} | {reason} |")
+        if result.name == "leftovers":
+            placeholders = len(result.details.get("placeholders", []))
+    rows.append(
+        f"| {'△ 待填' if placeholders else '✔ 无'} | 【待补】 | 参考 | {placeholders} 处需要补充事实或数字 |"
+    )
+    verdict = "✔ 必查项全部通过" if scorecard.passed else "✘ 有必查项未通过，请对照修改"
+    return f"**{verdict}**\n\n| 结果 | 检查项 | 类别 | 说明 |\n|---|---|---|---|\n" + "\n".join(rows)
