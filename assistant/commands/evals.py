@@ -1,0 +1,138 @@
+"""``eval``: draft and score the eval cases, compare with the baseline, write an HTML report; ``eval bless``.
+
+Exit codes: 0 when everything holds, 1 when ``--compare`` finds a regression, 2 on errors (bad input, a case
+that could not be drafted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .. import evals
+from ..errors import InputError
+from ..settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..cli import add_common
+
+    parser = subparsers.add_parser(
+        "eval",
+        help="评测：按用例起草并打分，与基线比较（eval bless [RUN] 设为基线）",
+        description="按 evals/cases 下的用例起草并检查结构与覆盖；--compare 与基线比较，出现回归时退出码为 1。"
+        "“eval bless [RUN]”把某次结果（默认最近一次）设为基线。",
+    )
+    add_common(parser)
+    parser.add_argument("action", nargs="*", metavar="bless [RUN]", help="bless：把某次评测结果设为基线")
+    parser.add_argument("--cases", metavar="DIR", help="用例文件夹（默认 evals/cases）")
+    parser.add_argument("--prompts", metavar="DIR", help="使用另一份 prompts/ 文件夹（试改模板时用）")
+    parser.add_argument(
+        "--compare",
+        nargs="?",
+        const="",
+        metavar="BASELINE",
+        help="与基线比较（默认 evals/baseline，也可指定某次结果文件夹）；有回归时退出码为 1",
+    )
+    parser.add_argument(
+        "--drafts",
+        metavar="DIR",
+        help="不起草，直接给已有草稿打分（.md/.txt/.docx 或 draft --json 的 .json）",
+    )
+    parser.add_argument(
+        "--type", dest="doc_type", metavar="TYPE", help="与 --drafts 同用：没有同名用例的草稿按此文种检查"
+    )
+    parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+    parser.add_argument("--html", metavar="FILE", help="写出 HTML 对照报告")
+    parser.add_argument(
+        "--margin", type=float, default=evals.MEAN_MARGIN, help="指标均值允许的下降幅度（默认 0.05）"
+    )
+    parser.add_argument(
+        "--judge",
+        action="store_true",
+        help="另请大模型按固定评分标准评审（只报告，不作门槛；需配置大模型服务）",
+    )
+    parser.add_argument(
+        "--judge-gate", action="store_true", help="大模型评审也作为门槛（平均分低于 3 分即未通过）"
+    )
+    parser.set_defaults(func=run)
+
+
+def _bless(args: argparse.Namespace, settings: Settings) -> int:
+    if len(args.action) > 2:
+        raise InputError("用法：python -m assistant eval bless [RUN]")
+    run_path = Path(args.action[1]) if len(args.action) == 2 else evals.latest_run(settings)
+    baseline = evals.bless(run_path, Path(settings.evals_dir) / "baseline")
+    print(f"已将 {run_path} 设为基线：{baseline}")
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.prompts:
+        prompts = Path(args.prompts)
+        if not (prompts / "types").is_dir():
+            raise InputError(f"{prompts} 不是 prompts 文件夹（缺少 types/）。请复制 prompts/ 后再修改。")
+        settings = settings.with_overrides(prompts_dir=prompts)
+    if (args.judge or args.judge_gate) and not settings.llm_configured:
+        raise InputError("--judge 需要大模型服务：请设置 ASSISTANT_LLM_BASE_URL 和 ASSISTANT_LLM_MODEL。")
+    if args.action:
+        if args.action[0] != "bless":
+            raise InputError(f"未知的操作“{args.action[0]}”。可用：eval bless [RUN]")
+        return _bless(args, settings)
+    cases_dir = Path(args.cases) if args.cases else Path(settings.evals_dir) / "cases"
+    if args.drafts:
+        cases = evals.load_cases(cases_dir, settings.prompts_dir) if cases_dir.is_dir() else []
+        current = evals.score_drafts_folder(
+            settings, Path(args.drafts), cases, args.doc_type, judge=args.judge, judge_gate=args.judge_gate
+        )
+    else:
+        if args.doc_type:
+            raise InputError("--type 只能与 --drafts 一起使用。")
+        cases = evals.load_cases(cases_dir, settings.prompts_dir)
+        current = evals.run_eval(settings, cases, cases_dir, judge=args.judge, judge_gate=args.judge_gate)
+    baseline = None
+    if args.compare is not None:
+        baseline = evals.load_run(
+            Path(args.compare) if args.compare else Path(settings.evals_dir) / "baseline"
+        )
+    elif (Path(settings.evals_dir) / "baseline" / "summary.json").is_file() and not args.drafts:
+        baseline = evals.load_run(Path(settings.evals_dir) / "baseline")  # shown, not gated
+    comparison = evals.compare(baseline, current, margin=args.margin)
+    if args.html:
+        evals.html_report(current, baseline, comparison, Path(args.html))
+    gated = args.compare is not None
+    if args.json:
+        out = {
+            "run": str(current.path),
+            "baseline": str(baseline.path) if baseline else None,
+            "summary": current.summary,
+            "rows": current.rows,
+            "regressions": comparison.regressions if gated else [],
+            "notes": comparison.notes,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(evals.format_table(comparison, current.summary, baseline.summary if baseline else None))
+        for row in current.rows:
+            failed = [
+                m["label"] for m in row["metrics"].values() if m.get("gate") and m.get("passed") is False
+            ]
+            if row["error"]:
+                print(f"  ✗ {row['case']}：起草失败：{row['error']}")
+            elif failed:
+                print(f"  ✗ {row['case']}：{'、'.join(failed)}")
+        print(f"结果：{current.path}" + (f"；报告：{args.html}" if args.html else ""))
+        for note in comparison.notes:
+            print(f"  注意：{note}", file=sys.stderr)
+        if gated:
+            if comparison.regressions:
+                print("回归：", file=sys.stderr)
+                for line in comparison.regressions:
+                    print(f"  {line}", file=sys.stderr)
+            else:
+                print("与基线相比没有回归。")
+    if current.summary.get("errors"):
+        return 2
+    return 1 if gated and comparison.regressions else 0
