@@ -1,0 +1,154 @@
+"""The composer's building blocks: figures, redaction marks, other units' names, passage units, sections."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.composer import Adapter, Composer, SourceBook, number_tokens, passage_units, split_sentences
+from assistant.doctypes import get_doctype
+from assistant.records import Chunk, DraftRequest, OutlineItem, Passage
+from assistant.settings import PROJECT_ROOT
+from tests.seed_passages import has_redaction, seed_passages
+
+PROMPTS = PROJECT_ROOT / "prompts"
+
+
+def adapter(**request) -> Adapter:
+    base = {"doc_type": "research-report", "topic": "机关党建"}
+    return Adapter(DraftRequest(**(base | request)), PROMPTS)
+
+
+def passage(text: str, path: str = "", title: str = "某文", role: str = "measures") -> Passage:
+    return Passage(Chunk("c1", "d1", title, "research-report", path, role, 0, 0, len(text), text), 1.0)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("开展医保政策大宣讲活动36场次。", ["36"]),
+        ("受众5000余人次，市直134个单位参与。", ["5000余", "134"]),
+        ("2023年以来，共组织学习13次。", ["2023", "13"]),
+        ("整改期限为三个月。", ["三"]),
+        ("树牢“四个意识”、坚定“四个自信”、做到“两个维护”。", []),
+        ("落实“三会一课”和“一岗双责”，纠正“四风”，执行八项规定和“三重一大”制度。", []),
+        ("党组织书记是第一责任人，这是一项长期而艰巨的任务。", []),
+        ("全面推行经办服务“八办并举”。", ["八办并举"]),
+        ("第二支部共有党员。", ["第二"]),
+    ],
+)
+def test_number_tokens_find_figures_but_not_fixed_political_terms(text: str, expected: list[str]):
+    allow = adapter().allow
+    assert number_tokens(text, allow) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "尊敬的**书记，各位领导。",
+        "局系统X个党支部进行了逐一展示。",
+        "党员总人数为XX人。",
+        "去年X月X日，我们召开了会议。",
+        "确定了*个试点单位。",
+        "由某某同志负责。",
+        "2023年组织支部班子成员共召开民主生活会次，营造了良好氛围。",
+        "实地走访慰问困难党员，共访、慰问名困难老党员。",
+        "每月号除认真完成好规定动作外，还开展志愿服务活动。",
+        "打造更多叫得响的襄阳人社品牌。",
+        "总体来看，局系统党建共性问题主要有以下几点：",
+    ],
+)
+def test_sentences_with_redaction_marks_gaps_or_foreign_places_are_dropped(sentence: str):
+    assert adapter().adapt(sentence) is None
+
+
+def test_a_figure_the_request_supplies_is_kept_and_others_are_marked_or_dropped():
+    a = adapter(materials=["今年开展宣讲36场次。"])
+    assert a.adapt("开展医保政策大宣讲活动36场次。", figures="drop") is not None
+    assert "36场次" in a.adapt("开展政策宣讲活动36场次。")
+    assert a.adapt("开展政策宣讲活动12场次。") is None
+    marked = a.adapt("开展政策宣讲活动12场次。", figures="mark")
+    assert marked == "开展政策宣讲活动【待补：数量】场次。"
+    assert a.adapt("2023年以来，开展活动12场次。", figures="mark") is None  # two figures: drop
+    assert "【待补：年份】年" in a.adapt("2023年，我们完成了换届。", figures="mark")
+
+
+@pytest.mark.parametrize(
+    "sentence, unit, expected",
+    [
+        ("市社会保险事业管理局始终坚持政治建设。", "市医疗保障局", "市医疗保障局始终坚持政治建设。"),
+        ("县人社局目前设有党总支。", "", "我们目前设有党总支。"),
+        (
+            "市委市直工委坚持以习近平新时代中国特色社会主义思想为指导。",
+            "区财政局",
+            "区财政局坚持以习近平新时代中国特色社会主义思想为指导。",
+        ),
+        (
+            "按照市委的工作部署，落实市委、市政府和局党组决策部署。",
+            "区财政局",
+            "按照市委的工作部署，落实市委、市政府和局党组决策部署。",
+        ),
+        ("局系统各党组织采取有效措施。", "市委办公室", "系统各党组织采取有效措施。"),
+        ("为人社各项工作跨越发展提供保证。", "市委办公室", "为各项工作跨越发展提供保证。"),
+        ("对市直单位基层党组织书记进行指导。", "市委办公室", "对市直单位基层党组织书记进行指导。"),
+    ],
+)
+def test_other_units_names_become_the_writers_unit(sentence: str, unit: str, expected: str):
+    assert adapter(unit=unit).adapt(sentence) == expected
+
+
+def test_the_source_documents_own_unit_from_its_title_is_replaced():
+    a = adapter(unit="市医疗保障局")
+    assert a.adapt("工委领导与新任书记谈话。", own_names=("工委",)) == "市医疗保障局领导与新任书记谈话。"
+
+
+def test_half_width_punctuation_is_made_full_width():
+    assert adapter().adapt("严格落实制度,规范党内政治生活;做到学以致用.") is not None
+    assert adapter().adapt("严格落实制度,规范党内政治生活。") == "严格落实制度，规范党内政治生活。"
+
+
+def test_passage_units_find_headings_items_and_topics():
+    text = "(一)强化领导班子建设，提高党建工作水平\n一是明确职责分工，确保有人抓。书记要履职。二是加强培训。提升能力。"
+    units = passage_units(passage(text))
+    assert [u.kind for u in units] == ["heading"]
+    assert units[0].level == 2 and units[0].lead == "强化领导班子建设，提高党建工作水平"
+    assert [c.lead for c in units[0].children] == ["明确职责分工，确保有人抓", "加强培训"]
+    topic = passage_units(passage("对标政治强统领。坚持政治建设。推进学习。", role="achievements"))[0]
+    assert topic.kind == "topic" and topic.lead == "对标政治强统领"
+    runin = passage_units(passage("（二）强化政治引领，抓实理论武装。按照统一部署开展学习。"))[0]
+    assert runin.kind == "heading" and runin.lead == "强化政治引领，抓实理论武装" and runin.sentences
+
+
+def test_split_sentences_keeps_closing_quotes():
+    assert split_sentences("他说：“好。”然后走了。还有") == ["他说：“好。”", "然后走了。", "还有"]
+
+
+def test_source_book_numbers_in_order_of_first_citation():
+    book = SourceBook()
+    p1, p2 = seed_passages()[:2]
+    assert [book.cite(p2), book.cite(p1), book.cite(p2)] == [1, 2, 1]
+
+
+def test_composed_subheadings_follow_the_writers_points_with_real_corpus_sentences():
+    doctype = get_doctype("research-report", PROMPTS)
+    request = DraftRequest("research-report", "机关党建", points=["加强党员教育管理", "推进党建与业务融合"])
+    composer = Composer(doctype, request, PROMPTS, SourceBook())
+    passages = [p for p in seed_passages() if p.chunk.role == "measures"]
+    item = OutlineItem("measures", "measures", "对策建议", request.points, "headings")
+    result = composer.compose(item, doctype.section("measures"), passages, {}, 1200, 3)
+    texts = [p.text for p in result.paragraphs]
+    assert texts[0] == "三、对策建议"
+    assert texts[2].startswith("（一）加强党员教育管理。") and texts[3].startswith(
+        "（二）推进党建与业务融合。"
+    )
+    corpus = "".join(p.chunk.text for p in passages).replace(",", "，")
+    body_sentences = split_sentences(texts[3].split("。", 1)[1])
+    assert (
+        body_sentences
+        and sum(s[2:] in corpus or s in corpus for s in body_sentences) >= len(body_sentences) // 2
+    )
+    assert all(p.sources for p in result.paragraphs[2:])
+    assert not any(has_redaction(t) for t in texts)
+
+
+def test_a_speakers_line_is_not_used_as_the_unit_name():
+    assert adapter(unit="局党组书记 张明").adapt("市社会保险事业管理局立足行业特点。") == "我们立足行业特点。"
