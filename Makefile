@@ -24,3 +24,4 @@ lint: setup
 
 test: lint
 	$(PY) -m pytest -q
+	$(PY) -m assistant eval --compare evals/baseline --html out/eval-report.html

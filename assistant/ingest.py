@@ -1,0 +1,689 @@
+"""Incremental ingest: corpus files -> parsed, chunked, embedded documents in Chroma + BM25, with a manifest.
+
+The index folder holds:
+  manifest.json            format version, embedder, chunker, collection name, generation, type overrides,
+                           and per document: path, raw_hash, title, type, confidence, sections, chunk ids, file
+  documents/<id>.<h>.json  the cleaned Document, a section summary and the chunks with their BM25 tokens;
+                           content-addressed (h hashes the content), so a file is never rewritten in place
+  bm25/                    the keyword index, tagged with the manifest generation it was built for
+  chroma/                  the embedded Chroma database (absent when ASSISTANT_CHROMA_URL names a server)
+
+Crash safety: the manifest is the only source of truth and is replaced atomically (tmp + os.replace), once
+per document, after that document's chunks are in Chroma and its document file is written. A crash between
+those steps leaves chunks in Chroma or files that the manifest does not name: retrieval ignores them and the
+next ingest deletes them. The BM25 index is derived data: rebuilt from the stored tokens at the end of an
+ingest or deletion, and rebuilt in memory by whoever finds it older than the manifest.
+
+Trade-off: per-document commits cost one small JSON write per document, but an interrupted ingest of a large
+corpus keeps everything it finished, and the next run continues where it stopped (unchanged documents, and
+unchanged chunks of changed documents, are never embedded again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import chunking, loaders, structure
+from .doctypes import get_doctype
+from .embedding import Embedder, get_embedder
+from .errors import IndexMismatchError, IndexMissingError, InputError, UserError
+from .keyword import KeywordIndex, remember, tokenize
+from .records import Chunk, Document, ParsedDocument
+from .settings import Settings
+from .store import ChunkStore, drop_local_collections, open_store
+from .store import release as release_store
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DOCUMENTS = "documents"
+LOCK = ".lock"
+
+Progress = Callable[[int, int, str], None]
+
+
+# ---- files ------------------------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+@contextlib.contextmanager
+def _write_lock(index_dir: Path) -> Iterator[None]:
+    """One writer per index folder at a time (the lock dies with its process, even on kill -9)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise InputError(f"索引 {index_dir} 正被另一个入库或删除任务写入，请等它结束后再试。") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ---- manifest ---------------------------------------------------------------------------------------------
+
+
+def chunker_signature(settings: Settings) -> dict[str, Any]:
+    """What decides a document's chunks: a change re-chunks every document on the next ingest."""
+    return {
+        "chunking": getattr(chunking, "CHUNKER_VERSION", 1),
+        "structure": getattr(structure, "PARSER_VERSION", 1),
+        "max_tokens": settings.chunk_tokens,
+        "overlap_tokens": settings.chunk_overlap_tokens,
+    }
+
+
+@dataclass
+class Manifest:
+    index_dir: Path
+    embedder: dict[str, Any]
+    chunker: dict[str, Any]
+    collection: str
+    generation: int = 0
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.index_dir / MANIFEST
+
+    @classmethod
+    def new(cls, index_dir: Path, embedder: Embedder, settings: Settings) -> Manifest:
+        return cls(
+            index_dir=index_dir,
+            embedder={"name": embedder.name, "dim": embedder.dim},
+            chunker=chunker_signature(settings),
+            collection=f"chunks-{uuid.uuid4().hex[:12]}",
+        )
+
+    @classmethod
+    def read(cls, index_dir: Path) -> Manifest | None:
+        """The manifest in ``index_dir``, or None when there is none."""
+        path = Path(index_dir) / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise IndexMismatchError(
+                f"索引清单 {path} 已损坏（{exc}）。请运行 python -m assistant ingest --rebuild 重建索引。"
+            ) from exc
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"索引 {index_dir} 的格式版本（{data.get('format') if isinstance(data, dict) else '未知'}）"
+                f"与本程序（{FORMAT_VERSION}）不同。请运行 python -m assistant ingest --rebuild 重建索引。"
+            )
+        return cls(
+            index_dir=Path(index_dir),
+            embedder=dict(data["embedder"]),
+            chunker=dict(data.get("chunker") or {}),
+            collection=str(data["collection"]),
+            generation=int(data.get("generation", 0)),
+            documents=dict(data.get("documents") or {}),
+            overrides=dict(data.get("overrides") or {}),
+        )
+
+    def check_embedder(self, embedder_name: str, dim: int | None = None) -> None:
+        built = self.embedder.get("name")
+        if built != embedder_name or (dim is not None and self.embedder.get("dim") != dim):
+            raise IndexMismatchError(
+                f"索引 {self.index_dir} 是用嵌入模型“{built}”（{self.embedder.get('dim')} 维）建立的，"
+                f"当前设置为“{embedder_name}”。请把 ASSISTANT_EMBEDDER 设回“{built}”，"
+                "或运行 python -m assistant ingest --rebuild 用当前模型重建索引。"
+            )
+
+    def save(self) -> None:
+        self.generation = max(self.generation + 1, time.time_ns())
+        data = {
+            "format": FORMAT_VERSION,
+            "embedder": self.embedder,
+            "chunker": self.chunker,
+            "collection": self.collection,
+            "generation": self.generation,
+            "overrides": self.overrides,
+            "documents": self.documents,
+        }
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.path, _dumps(data))
+        _SEEN[str(self.index_dir.resolve())] = manifest_stamp(self.index_dir)
+
+    def live_chunk_ids(self) -> set[str]:
+        return {cid for entry in self.documents.values() for cid in entry.get("chunk_ids", [])}
+
+
+_SEEN: dict[str, tuple[int, int] | None] = {}  # index folder -> manifest stamp this process last saw or wrote
+
+
+def manifest_stamp(index_dir: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(Path(index_dir) / MANIFEST)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def sync_store(settings: Settings) -> None:
+    """Reopen the embedded Chroma client if another process changed the index since this one last looked."""
+    key = str(Path(settings.index_dir).resolve())
+    stamp = manifest_stamp(Path(settings.index_dir))
+    if key in _SEEN and _SEEN[key] != stamp:
+        release_store(settings)
+    _SEEN[key] = stamp
+
+
+def require_manifest(settings: Settings) -> Manifest:
+    manifest = Manifest.read(Path(settings.index_dir))
+    if manifest is None:
+        raise IndexMissingError("索引不存在：请先运行 python -m assistant ingest")
+    return manifest
+
+
+@lru_cache(maxsize=4096)
+def _read_document_file(path: str) -> dict[str, Any]:
+    # safe to cache forever: document files are content-addressed and never rewritten
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_document_file(index_dir: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    """The stored document (text, sections, chunks with tokens) of a manifest entry."""
+    return _read_document_file(str(Path(index_dir) / entry["file"]))
+
+
+def _write_document_file(index_dir: Path, doc_id: str, payload: dict[str, Any]) -> str:
+    text = _dumps(payload)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    safe = re.sub(r"[^\w.-]", "_", doc_id)[:80]
+    relative = f"{DOCUMENTS}/{safe}.{digest}.json"
+    target = index_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        _write_atomic(target, text)
+    return relative
+
+
+def _section_summary(parsed: ParsedDocument) -> list[dict[str, Any]]:
+    out = []
+
+    def visit(section, depth: int) -> None:
+        out.append(
+            {
+                "heading": section.heading,
+                "title": section.title,
+                "level": section.level,
+                "kind": section.kind,
+                "role": section.role,
+                "number": section.number,
+                "start": section.start,
+                "end": section.end,
+                "depth": depth,
+            }
+        )
+        for child in section.children:
+            visit(child, depth + 1)
+
+    for top in parsed.sections:
+        visit(top, 0)
+    return out
+
+
+def chunk_from_dict(data: dict[str, Any]) -> Chunk:
+    return Chunk(**{k: data[k] for k in Chunk.__dataclass_fields__})
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What is embedded and keyword-indexed: the chunk with its heading path, which names its topic."""
+    head = chunk.heading_path.strip()
+    if not head or chunk.text.startswith(head):
+        return chunk.text
+    return f"{head}\n{chunk.text}"
+
+
+# ---- report -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks_written: int = 0  # chunks stored in Chroma by this run
+    chunks_embedded: int = 0  # of which needed a new embedding (the others reused their stored vector)
+    chunks_total: int = 0  # live chunks in the index afterwards
+    documents_total: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def unchanged(self) -> list[str]:
+        return self.skipped
+
+    @property
+    def chunks(self) -> int:
+        return self.chunks_total
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---- ingest -----------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    def __init__(self, total: int, callback: Progress | None) -> None:
+        self.total = total
+        self.done = 0
+        self.callback = callback
+        self.bar = None
+        if callback is None and sys.stderr.isatty() and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="入库", unit="篇", file=sys.stderr, leave=False)
+
+    def step(self, message: str) -> None:
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total, message)
+        if self.bar is not None:
+            self.bar.set_postfix_str(message[-30:], refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Indexer:
+    """Writes documents into one index folder; every public step leaves the manifest consistent."""
+
+    def __init__(self, settings: Settings, manifest: Manifest, embedder: Embedder) -> None:
+        self.settings = settings
+        self.index_dir = Path(settings.index_dir)
+        self.manifest = manifest
+        self.embedder = embedder
+        self.store: ChunkStore = open_store(settings, manifest.collection)
+        self.signature = chunker_signature(settings)
+
+    def check_leftovers(self) -> set[str]:
+        """Find what an interrupted run left behind. Document files the manifest does not name are deleted;
+        documents whose chunks or stored text are missing are marked for re-processing; chunks in Chroma
+        that the manifest does not name are returned, to be reused if this run re-creates them and deleted
+        by ``drop_stray`` otherwise."""
+        live = self.manifest.live_chunk_ids()
+        present = set(self.store.all_ids())
+        named = {entry.get("file") for entry in self.manifest.documents.values()}
+        folder = self.index_dir / DOCUMENTS
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if f"{DOCUMENTS}/{path.name}" not in named:
+                    path.unlink(missing_ok=True)
+        for entry in self.manifest.documents.values():
+            lost = not set(entry.get("chunk_ids", [])) <= present  # e.g. a server that lost or never had them
+            if lost or not (self.index_dir / entry.get("file", "")).is_file():
+                entry["raw_hash"] = ""
+        return present - live
+
+    def drop_stray(self, stray: set[str]) -> None:
+        leftover = sorted(stray - self.manifest.live_chunk_ids())
+        if leftover:
+            self.store.delete_ids(leftover)
+
+    def is_current(self, document: Document) -> bool:
+        entry = self.manifest.documents.get(document.doc_id)
+        return bool(
+            entry
+            and entry.get("raw_hash") == document.raw_hash
+            and entry.get("chunker") == self.signature
+            and entry.get("path") == document.path
+        )
+
+    def index(self, document: Document) -> tuple[int, int]:
+        """(Re)index one document and commit it to the manifest. Returns (chunks written, embedded)."""
+        doc_id = document.doc_id
+        override = self.manifest.overrides.get(doc_id)
+        working = replace(document, doc_type=override) if override else document
+        parsed = structure.parse(working)
+        chunks: list[Chunk] = []
+        seen: set[str] = set()
+        for chunk in chunking.chunk_document(
+            parsed, max_tokens=self.settings.chunk_tokens, overlap_tokens=self.settings.chunk_overlap_tokens
+        ):
+            if chunk.chunk_id in seen:  # a repeated paragraph under the same heading: keep one copy
+                continue
+            seen.add(chunk.chunk_id)
+            if override:
+                chunk = replace(chunk, doc_type=override)
+            chunks.append(chunk)
+        texts = [passage_text(c) for c in chunks]
+        reused = self.store.embeddings([c.chunk_id for c in chunks])
+        fresh = [i for i, c in enumerate(chunks) if c.chunk_id not in reused]
+        fresh_vectors = self.embedder.embed_passages([texts[i] for i in fresh]) if fresh else []
+        vectors = [reused.get(c.chunk_id) for c in chunks]
+        for i, vector in zip(fresh, fresh_vectors, strict=True):
+            vectors[i] = vector
+        if chunks:
+            self.store.upsert(chunks, vectors)
+        payload = {
+            "document": document.to_dict(),
+            "doc_type": parsed.doc_type,
+            "sections": _section_summary(parsed),
+            "salutation": parsed.salutation,
+            "opening": parsed.opening,
+            "closing": parsed.closing,
+            "chunks": [dict(c.to_dict(), tokens=tokenize(t)) for c, t in zip(chunks, texts, strict=True)],
+        }
+        relative = _write_document_file(self.index_dir, doc_id, payload)
+        old = self.manifest.documents.get(doc_id) or {}
+        source = "override" if override else ("metadata" if document.doc_type else "detected")
+        self.manifest.documents[doc_id] = {
+            "path": document.path,
+            "raw_hash": document.raw_hash,
+            "title": document.title,
+            "doc_type": parsed.doc_type,
+            "type_source": source,
+            "type_confidence": round(float(parsed.type_confidence), 3),
+            "sections": sum(1 for _ in parsed.walk()),
+            "chars": len(document.text),
+            "encoding": document.encoding,
+            "source": document.source,
+            "chunk_ids": [c.chunk_id for c in chunks],
+            "chunker": self.signature,
+            "file": relative,
+            "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        self.manifest.save()
+        stale = set(old.get("chunk_ids", [])) - seen
+        if stale:
+            self.store.delete_ids(sorted(stale))
+        self._drop_file(old.get("file"), keep=relative)
+        return len(chunks), len(fresh)
+
+    def remove(self, doc_id: str) -> None:
+        entry = self.manifest.documents.pop(doc_id)
+        self.manifest.save()
+        self.store.delete_ids(entry.get("chunk_ids", []))
+        self.store.delete_doc(doc_id)
+        self._drop_file(entry.get("file"))
+
+    def _drop_file(self, relative: str | None, keep: str | None = None) -> None:
+        if relative and relative != keep:
+            (self.index_dir / relative).unlink(missing_ok=True)
+
+    def rebuild_keyword(self) -> KeywordIndex:
+        index = build_keyword_index(self.manifest)
+        index.save(self.index_dir, self.manifest.generation)
+        remember(self.index_dir, self.manifest.generation, index)
+        return index
+
+
+def build_keyword_index(manifest: Manifest) -> KeywordIndex:
+    """BM25 over the live chunks of ``manifest``, from the tokens stored with each document."""
+    ids: list[str] = []
+    tokens: list[list[str]] = []
+    for entry in manifest.documents.values():
+        stored = {c["chunk_id"]: c for c in read_document_file(manifest.index_dir, entry)["chunks"]}
+        for cid in entry.get("chunk_ids", []):
+            if cid in stored:
+                ids.append(cid)
+                tokens.append(stored[cid]["tokens"])
+    return KeywordIndex.build(ids, tokens)
+
+
+def _open_for_write(settings: Settings, embedder: Embedder, rebuild: bool) -> Manifest:
+    index_dir = Path(settings.index_dir)
+    old: Manifest | None
+    try:
+        old = Manifest.read(index_dir)
+    except IndexMismatchError:
+        if not rebuild:
+            raise
+        old = None
+    if old is not None and not rebuild:
+        old.check_embedder(embedder.name, embedder.dim)
+        return old
+    if rebuild:
+        _wipe(settings, old)
+    manifest = Manifest.new(index_dir, embedder, settings)
+    if old is not None:
+        manifest.overrides = dict(old.overrides)  # a corrected type survives a rebuild
+        manifest.generation = old.generation
+    manifest.save()
+    return manifest
+
+
+def _wipe(settings: Settings, old: Manifest | None) -> None:
+    index_dir = Path(settings.index_dir)
+    if old is not None:
+        open_store(settings, old.collection).drop()
+    else:  # no readable manifest to name the collection: clear the embedded database, which is ours alone
+        drop_local_collections(settings)
+    for name in (DOCUMENTS, "bm25", "bm25.tmp", "bm25.old"):
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+    (index_dir / MANIFEST).unlink(missing_ok=True)
+
+
+def _covered(entry_path: str, roots: list[Path]) -> bool:
+    """Whether a document's file lies in one of the ingested folders (or is one of the named files)."""
+    if not entry_path:
+        return False
+    path = Path(entry_path)
+    return any(path == root or (root.is_dir() and path.is_relative_to(root)) for root in roots)
+
+
+def _root_of(path: Path, roots: list[Path]) -> Path:
+    """The ingested folder a file was found under (its own folder when it was named directly); doc ids
+    are relative to it, so files in subfolders get distinct ids."""
+    folders = [r for r in roots if r.is_dir() and path.is_relative_to(r)]
+    return min(folders, key=lambda r: len(r.parts)) if folders else path.parent
+
+
+def ingest(
+    paths: list[Path], settings: Settings, rebuild: bool = False, progress: Progress | None = None
+) -> IngestReport:
+    """Bring the index in step with the files under ``paths``: add new, replace changed, skip unchanged,
+    remove documents whose files are gone from an ingested folder. A file that cannot be read is reported
+    in ``errors`` (its indexed version, if any, is kept) and the other files are still ingested."""
+    started = time.perf_counter()
+    report = IngestReport()
+    roots = [Path(p).expanduser().resolve() for p in (paths or [settings.corpus_dir])]
+    for root in roots:
+        if not root.exists():
+            raise InputError(f"找不到要入库的路径：{root}。请检查文件或文件夹名。")
+    files = [Path(f).resolve() for f in loaders.corpus_files(roots)]
+    embedder = get_embedder(settings)
+    index_dir = Path(settings.index_dir)
+    with _write_lock(index_dir):
+        sync_store(settings)
+        manifest = _open_for_write(settings, embedder, rebuild)
+        indexer = _Indexer(settings, manifest, embedder)
+        stray = indexer.check_leftovers()
+        catalogs: dict[Path, dict | None] = {}
+        by_path = {entry.get("path"): doc_id for doc_id, entry in manifest.documents.items()}
+        loaded_ids: dict[str, Path] = {}
+        failed: set[Path] = set()
+        bar = _Progress(len(files), progress)
+        changed = False
+        try:
+            for path in files:
+                folder = path.parent
+                if folder not in catalogs:
+                    try:
+                        catalogs[folder] = loaders.load_catalog(folder)
+                    except UserError as exc:
+                        catalogs[folder] = None
+                        report.errors.append(str(exc))
+                if catalogs[folder] is None:  # a broken catalog: keep that folder's documents as indexed
+                    failed.add(path)
+                    bar.step(path.name)
+                    continue
+                try:
+                    document = loaders.load_document(
+                        path, catalogs[folder].get(path.name, {}), root=_root_of(path, roots)
+                    )
+                except UserError as exc:
+                    failed.add(path)
+                    report.errors.append(str(exc))
+                    bar.step(path.name)
+                    continue
+                # a file keeps the id it was first indexed under, however it is named on the command line
+                doc_id = by_path.get(str(path), document.doc_id)
+                document = replace(document, path=str(path), doc_id=doc_id)
+                if doc_id in loaded_ids:
+                    failed.add(path)
+                    report.errors.append(
+                        f"文件 {path} 的文档编号“{doc_id}”与 {loaded_ids[doc_id]} 重复，未入库。请给其中一个改名。"
+                    )
+                    bar.step(path.name)
+                    continue
+                entry = manifest.documents.get(doc_id)
+                if entry and entry.get("path") != str(path) and Path(entry["path"]).exists():
+                    failed.add(path)
+                    report.errors.append(
+                        f"文件 {path} 的文档编号“{doc_id}”与已入库的 {entry['path']} 重复，未入库。请给其中一个改名。"
+                    )
+                    bar.step(path.name)
+                    continue
+                loaded_ids[doc_id] = path
+                if indexer.is_current(document):
+                    report.skipped.append(doc_id)
+                    bar.step(document.title)
+                    continue
+                try:
+                    written, embedded = indexer.index(document)
+                except InputError as exc:  # the parser refused it; nothing was written for it
+                    failed.add(path)
+                    report.errors.append(f"文件 {path} 无法解析：{exc}")
+                    bar.step(path.name)
+                    continue
+                changed = True
+                (report.updated if entry else report.added).append(doc_id)
+                report.chunks_written += written
+                report.chunks_embedded += embedded
+                bar.step(document.title)
+            for doc_id, entry in list(manifest.documents.items()):
+                if doc_id in loaded_ids or Path(entry.get("path", "")) in failed:
+                    continue
+                if _covered(entry.get("path", ""), roots):
+                    indexer.remove(doc_id)
+                    report.removed.append(doc_id)
+                    changed = True
+        finally:
+            bar.close()
+        indexer.drop_stray(stray)
+        if changed or KeywordIndex.load(index_dir, manifest.generation) is None:
+            indexer.rebuild_keyword()
+        report.chunks_total = len(manifest.live_chunk_ids())
+        report.documents_total = len(manifest.documents)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+# ---- corpus management ------------------------------------------------------------------------------------
+
+
+def list_documents(settings: Settings) -> list[dict[str, Any]]:
+    """The indexed documents (empty when there is no index yet), in file-name order."""
+    manifest = Manifest.read(Path(settings.index_dir))
+    if manifest is None:
+        return []
+    out = []
+    for doc_id, entry in manifest.documents.items():
+        out.append(
+            {
+                "doc_id": doc_id,
+                "title": entry.get("title", ""),
+                "doc_type": entry.get("doc_type", ""),
+                "type_source": entry.get("type_source", ""),
+                "type_confidence": entry.get("type_confidence"),
+                "sections": entry.get("sections", 0),
+                "chunks": len(entry.get("chunk_ids", [])),
+                "chars": entry.get("chars", 0),
+                "path": entry.get("path", ""),
+                "ingested_at": entry.get("ingested_at", ""),
+            }
+        )
+    return sorted(out, key=lambda d: (Path(d["path"]).name, d["doc_id"]))
+
+
+def document_sections(settings: Settings, doc_id: str) -> list[dict[str, Any]]:
+    """The stored section summary of one indexed document (heading, level, role, span)."""
+    manifest = require_manifest(settings)
+    entry = _entry(manifest, doc_id)
+    return list(read_document_file(manifest.index_dir, entry)["sections"])
+
+
+def _entry(manifest: Manifest, doc_id: str) -> dict[str, Any]:
+    if doc_id not in manifest.documents:
+        raise InputError(
+            f"索引中没有编号为“{doc_id}”的文档。可运行 python -m assistant corpus list 查看已入库的文档。"
+        )
+    return manifest.documents[doc_id]
+
+
+def _writer(settings: Settings) -> tuple[Manifest, _Indexer]:
+    sync_store(settings)
+    manifest = require_manifest(settings)
+    embedder = get_embedder(settings)
+    manifest.check_embedder(embedder.name, embedder.dim)
+    return manifest, _Indexer(settings, manifest, embedder)
+
+
+def delete_document(settings: Settings, doc_id: str, remove_file: bool = False) -> None:
+    """Remove a document from Chroma, BM25, the manifest and the stored texts; with ``remove_file`` also
+    delete its file from the corpus folder (otherwise the next ingest of that folder adds it again)."""
+    with _write_lock(Path(settings.index_dir)):
+        manifest, indexer = _writer(settings)
+        entry = _entry(manifest, doc_id)
+        indexer.remove(doc_id)
+        manifest.overrides.pop(doc_id, None)
+        manifest.save()
+        indexer.rebuild_keyword()
+        if remove_file and entry.get("path"):
+            Path(entry["path"]).unlink(missing_ok=True)
+
+
+def set_document_type(settings: Settings, doc_id: str, doc_type: str | None) -> None:
+    """Correct a document's type (None clears the correction). Recorded as an override that later ingests
+    keep, and applied now by re-indexing the stored document, so chunk metadata and roles follow it."""
+    if doc_type:
+        get_doctype(doc_type, settings.prompts_dir)  # unknown names raise an error listing the valid ones
+    with _write_lock(Path(settings.index_dir)):
+        manifest, indexer = _writer(settings)
+        entry = _entry(manifest, doc_id)
+        if doc_type:
+            manifest.overrides[doc_id] = doc_type
+        else:
+            manifest.overrides.pop(doc_id, None)
+        stored = read_document_file(manifest.index_dir, entry)
+        indexer.index(Document(**stored["document"]))
+        indexer.rebuild_keyword()

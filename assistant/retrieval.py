@@ -1,0 +1,250 @@
+"""Hybrid retrieval: dense (Chroma) + keyword (BM25) fused by reciprocal rank fusion, exact type/role
+filters, then maximal marginal relevance so the top passages are not near-copies of one paragraph.
+
+Dense search finds paraphrases (``支部学习流于形式`` for ``三会一课落实不够``); BM25 finds the exact fixed
+phrases official documents are full of (``三会一课``, ``一岗双责``) that a small embedding model blurs. RRF
+combines the two rankings without calibrating their scores against each other.
+
+Trade-off: the live chunks of the index (text and metadata, no vectors) are held in memory per index folder,
+loaded from the stored document files. That makes the type/role filter of the keyword side, context lookups
+and listings free, and costs a few MB for thousands of chunks; vectors stay in Chroma.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .doctypes import load_doctypes
+from .embedding import Embedder, get_embedder
+from .errors import IndexMismatchError, IndexMissingError, InputError
+from .ingest import (
+    Manifest,
+    build_keyword_index,
+    chunk_from_dict,
+    manifest_stamp,
+    read_document_file,
+    sync_store,
+)
+from .keyword import KeywordIndex, cached
+from .records import ROLES, Chunk, Passage
+from .settings import Settings
+from .store import ChunkStore, open_store, where_filter
+
+RRF_K = 60
+# RRF alone calls rank 1 + rank 3 a tie with rank 3 + rank 1, even when one retriever's first hit scored far
+# above its third. Each retriever's own score, scaled to its best hit, adds at most this much: less than
+# the gap between the first ranks, so it orders near-ties without overriding the fusion.
+TIE_WEIGHT = 1e-4
+MMR_LAMBDA = 0.75
+DUPLICATE_SIMILARITY = 0.97  # cosine above which two passages count as copies of one paragraph
+CONTEXT_CHARS = 400
+
+_CACHE: dict[str, tuple[tuple[int, int], Retriever]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _mmr(order: list[str], relevance: dict[str, float], vectors: dict[str, np.ndarray], k: int) -> list[str]:
+    """Pick ``k`` of ``order`` trading relevance against similarity to what is already picked."""
+    top = max(relevance.values(), default=1.0) or 1.0
+    chosen: list[str] = []
+    rest = list(order)
+    while rest and len(chosen) < k:
+        best, best_score = None, -np.inf
+        for cid in rest:
+            vec = vectors.get(cid)
+            similarity = (
+                max((float(vec @ vectors[c]) for c in chosen if c in vectors), default=0.0)
+                if vec is not None
+                else 0.0
+            )
+            if similarity >= DUPLICATE_SIMILARITY:
+                continue
+            score = MMR_LAMBDA * relevance[cid] / top - (1 - MMR_LAMBDA) * similarity
+            if score > best_score:
+                best, best_score = cid, score
+        if best is None:
+            break
+        chosen.append(best)
+        rest.remove(best)
+    return chosen
+
+
+class Retriever:
+    """Search over one index folder. Use ``Retriever.open(settings)``: it is cached per folder and
+    reloaded when the manifest changes."""
+
+    def __init__(self, settings: Settings, manifest: Manifest, embedder: Embedder, store: ChunkStore) -> None:
+        self.settings = settings
+        self.manifest = manifest
+        self.embedder = embedder
+        self.store = store
+        self.chunks: dict[str, Chunk] = {}
+        for entry in manifest.documents.values():
+            stored = {c["chunk_id"]: c for c in read_document_file(manifest.index_dir, entry)["chunks"]}
+            for cid in entry.get("chunk_ids", []):
+                if cid in stored:
+                    self.chunks[cid] = chunk_from_dict(stored[cid])
+        self._keyword: KeywordIndex | None = None
+
+    # ---- opening --------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings: Settings) -> Retriever:
+        index_dir = Path(settings.index_dir)
+        key = str(index_dir.resolve())
+        stamp = manifest_stamp(index_dir)
+        if stamp is None:
+            raise IndexMissingError("索引不存在：请先运行 python -m assistant ingest")
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+        if hit and hit[0] == stamp and hit[1].settings == settings:
+            return hit[1]
+        sync_store(settings)
+        manifest = Manifest.read(index_dir)
+        if manifest is None:
+            raise IndexMissingError("索引不存在：请先运行 python -m assistant ingest")
+        manifest.check_embedder(settings.embedder.strip())  # before loading a model that would not fit
+        embedder = get_embedder(settings)
+        manifest.check_embedder(embedder.name, embedder.dim)
+        store = open_store(settings, manifest.collection)
+        if manifest.documents and store.count() == 0:
+            where = (
+                f"Chroma 服务器 {settings.chroma_url}" if settings.chroma_url else f"{index_dir / 'chroma'}"
+            )
+            raise IndexMismatchError(
+                f"索引清单列出了 {len(manifest.documents)} 篇文档，但{where}中没有对应的向量数据。"
+                "请确认 ASSISTANT_CHROMA_URL 与建索引时一致，或运行 python -m assistant ingest --rebuild 重建索引。"
+            )
+        retriever = cls(settings, manifest, embedder, store)
+        with _CACHE_LOCK:
+            _CACHE[key] = (stamp, retriever)
+        return retriever
+
+    @property
+    def keyword(self) -> KeywordIndex:
+        if self._keyword is None:
+            self._keyword = cached(
+                self.manifest.index_dir, self.manifest.generation, lambda: build_keyword_index(self.manifest)
+            )
+        return self._keyword
+
+    # ---- search ---------------------------------------------------------------------------------------
+
+    def _check_filters(self, doc_type: str | None, role: str | None, k: int) -> None:
+        if doc_type:
+            types = load_doctypes(self.settings.prompts_dir)
+            if doc_type not in types:
+                valid = "、".join(f"{t.name}（{t.label}）" for t in types.values())
+                raise InputError(f"未知的文种：{doc_type}。可选文种：{valid}")
+        if role and role not in ROLES:
+            raise InputError(f"未知的章节角色：{role}。可选角色：{'、'.join(ROLES)}")
+        if k < 1:
+            raise InputError(f"返回条数必须至少为 1（现为 {k}）。")
+
+    def search(
+        self, query: str, doc_type: str | None = None, role: str | None = None, k: int = 8
+    ) -> list[Passage]:
+        """The ``k`` best passages for ``query`` among chunks of type ``doc_type`` and role ``role``."""
+        query = (query or "").strip()
+        if not query:
+            raise InputError("检索内容为空：请输入要查找的文字。")
+        self._check_filters(doc_type, role, k)
+
+        def allowed(cid: str) -> bool:
+            chunk = self.chunks.get(cid)
+            return bool(
+                chunk and (not doc_type or chunk.doc_type == doc_type) and (not role or chunk.role == role)
+            )
+
+        pool = max(4 * k, 24)
+        vector = self.embedder.embed_query(query)
+        dense = [
+            hit for hit in self.store.query(vector, pool, where_filter(doc_type, role)) if allowed(hit[0])
+        ]
+        keyword = self.keyword.search(query, pool, allowed)
+        fused: dict[str, float] = {}
+        ranks: list[dict[str, int]] = []
+        for hits in (dense, keyword):
+            top = max((score for _, score in hits), default=0.0)
+            ranks.append({cid: rank for rank, (cid, _) in enumerate(hits, 1)})
+            for rank, (cid, score) in enumerate(hits, 1):
+                nudge = TIE_WEIGHT * score / top if top > 0 else 0.0
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank) + nudge
+        dense_rank, keyword_rank = ranks
+        order = sorted(fused, key=lambda c: -fused[c])
+        vectors = {cid: np.asarray(v, dtype=np.float32) for cid, v in self.store.embeddings(order).items()}
+        for cid, vec in vectors.items():
+            norm = float(np.linalg.norm(vec))
+            if norm > 0:
+                vectors[cid] = vec / norm
+        picked = _mmr(order, fused, vectors, k)
+        return [
+            Passage(
+                chunk=self.chunks[cid],
+                score=round(fused[cid], 6),
+                dense_rank=dense_rank.get(cid),
+                keyword_rank=keyword_rank.get(cid),
+            )
+            for cid in picked
+        ]
+
+    # ---- lookups --------------------------------------------------------------------------------------
+
+    def get(self, chunk_id: str) -> Chunk:
+        chunk = self.chunks.get(chunk_id)
+        if chunk is None:
+            raise InputError(f"索引中没有片段 {chunk_id}：索引可能已更新，请重新检索。")
+        return chunk
+
+    def context(self, chunk_id: str) -> dict[str, Any]:
+        """The chunk with its document's title, its section and the text just before and after it."""
+        chunk = self.get(chunk_id)
+        entry = self.manifest.documents[chunk.doc_id]
+        stored = read_document_file(self.manifest.index_dir, entry)
+        text = stored["document"]["text"]
+        start, end = max(0, chunk.start), min(len(text), chunk.end)
+        before = text[max(0, start - CONTEXT_CHARS) : start]
+        after = text[end : end + CONTEXT_CHARS]
+        if start - CONTEXT_CHARS > 0 and "\n" in before:
+            before = before[before.index("\n") + 1 :]  # start at a paragraph
+        if end + CONTEXT_CHARS < len(text) and "\n" in after:
+            after = after[: after.rindex("\n")]
+        sections = stored.get("sections", [])
+        enclosing = [s for s in sections if s["start"] <= start < s["end"]]
+        return {
+            "chunk_id": chunk.chunk_id,
+            "doc_id": chunk.doc_id,
+            "title": chunk.title,
+            "doc_type": chunk.doc_type,
+            "heading_path": chunk.heading_path,
+            "role": chunk.role,
+            "path": entry.get("path", ""),
+            "text": chunk.text,
+            "before": before,
+            "after": after,
+            "start": start,
+            "end": end,
+            "section": enclosing[-1] if enclosing else None,
+            "sections": sections,
+            "chunk": chunk.to_dict(),
+        }
+
+    def filtered(self, doc_type: str | None = None, role: str | None = None) -> list[Chunk]:
+        """All live chunks of a type and role, in document order (for browsing, not ranking)."""
+        self._check_filters(doc_type, role, 1)
+        return [
+            c
+            for c in self.chunks.values()
+            if (not doc_type or c.doc_type == doc_type) and (not role or c.role == role)
+        ]
+
+
+def search(
+    settings: Settings, query: str, doc_type: str | None = None, role: str | None = None, k: int = 8
+) -> list[Passage]:
+    """Shortcut: ``Retriever.open(settings).search(...)``."""
+    return Retriever.open(settings).search(query, doc_type=doc_type, role=role, k=k)

@@ -1,0 +1,205 @@
+"""Hybrid retrieval: validation, exact filters, fusion, de-duplication, context and caching."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.errors import IndexMissingError, InputError
+from assistant.ingest import ingest
+from assistant.keyword import KeywordIndex, tokenize
+from assistant.records import ROLES
+from assistant.retrieval import Retriever, _mmr
+from assistant.settings import PROJECT_ROOT, Settings, load_settings
+
+RESEARCH = "004_98979e0a19b40566"
+
+
+@pytest.fixture
+def hs(tmp_path: Path, corpus_copy: Path) -> Settings:
+    settings = load_settings(index_dir=tmp_path / "index", embedder="hashing")
+    ingest([corpus_copy], settings)
+    return settings
+
+
+def test_missing_index_says_to_ingest(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="索引不存在：请先运行 python -m assistant ingest"):
+        Retriever.open(load_settings(index_dir=tmp_path / "empty", embedder="hashing"))
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n"])
+def test_empty_query_is_an_input_error(hs: Settings, query: str) -> None:
+    with pytest.raises(InputError, match="检索内容为空"):
+        Retriever.open(hs).search(query)
+
+
+def test_unknown_type_and_role_list_the_valid_ones(hs: Settings) -> None:
+    retriever = Retriever.open(hs)
+    with pytest.raises(InputError) as info:
+        retriever.search("党建", doc_type="poem")
+    assert all(
+        name in str(info.value) for name in ("speech", "duty-report", "research-report", "work-report")
+    )
+    with pytest.raises(InputError) as info:
+        retriever.search("党建", role="intro")
+    assert all(role in str(info.value) for role in ROLES)
+    with pytest.raises(InputError):
+        retriever.search("党建", k=0)
+
+
+def test_filters_are_exact(hs: Settings) -> None:
+    retriever = Retriever.open(hs)
+    for doc_type in ("speech", "research-report", "work-report", "duty-report"):
+        hits = retriever.search("党支部 三会一课 党员教育", doc_type=doc_type, k=6)
+        assert hits and {p.chunk.doc_type for p in hits} == {doc_type}
+    hits = retriever.search("存在的问题 不足", role="problems", k=6)
+    assert hits and {p.chunk.role for p in hits} == {"problems"}
+    hits = retriever.search("党建", doc_type="research-report", role="measures", k=20)
+    assert hits and all((p.chunk.doc_type, p.chunk.role) == ("research-report", "measures") for p in hits)
+    assert len(hits) == len(retriever.filtered("research-report", "measures"))
+
+
+def test_results_carry_both_rankings_and_a_fused_score(hs: Settings) -> None:
+    hits = Retriever.open(hs).search("一岗双责", k=5)
+    assert len(hits) == 5
+    assert "一岗双责" in hits[0].chunk.text
+    assert hits[0].dense_rank is not None and hits[0].keyword_rank is not None
+    assert hits[0].score == pytest.approx(
+        1 / (60 + hits[0].dense_rank) + 1 / (60 + hits[0].keyword_rank), abs=2.5e-4
+    )
+    assert len({p.chunk.chunk_id for p in hits}) == 5
+
+
+def test_copies_of_one_paragraph_are_not_returned_twice(tmp_path: Path) -> None:
+    folder = tmp_path / "dups"
+    folder.mkdir()
+    seed = (PROJECT_ROOT / "corpus" / f"{RESEARCH}.txt").read_text(encoding="utf-8")
+    for name in ("甲单位调研报告", "乙单位调研报告", "丙单位调研报告"):
+        (folder / f"{name}.txt").write_text(seed, encoding="utf-8")  # three documents, same paragraphs
+    settings = load_settings(index_dir=tmp_path / "index", embedder="hashing")
+    ingest([folder], settings)
+    hits = Retriever.open(settings).search("三会一课制度执行力度不够", k=5)
+    texts = [p.chunk.text for p in hits]
+    assert len(texts) == len(set(texts)), "near-copies from different documents crowd the results"
+    assert len({p.chunk.doc_id for p in hits}) >= 1 and len(hits) >= 3
+
+
+def test_mmr_prefers_a_different_passage_over_a_near_copy() -> None:
+    a = np.array([1.0, 0.0, 0.0])
+    near = np.array([0.96, 0.28, 0.0])
+    other = np.array([0.0, 1.0, 0.0])
+    picked = _mmr(
+        ["a", "near", "other"],
+        {"a": 1.0, "near": 0.99, "other": 0.8},
+        {"a": a, "near": near, "other": other},
+        2,
+    )
+    assert picked == ["a", "other"]
+    exact = _mmr(["a", "copy"], {"a": 1.0, "copy": 1.0}, {"a": a, "copy": a.copy()}, 2)
+    assert exact == ["a"]
+
+
+def test_context_shows_the_passage_in_its_document(hs: Settings) -> None:
+    retriever = Retriever.open(hs)
+    hit = retriever.search("党员示范岗 党员责任区", doc_type="research-report", k=1)[0]
+    ctx = retriever.context(hit.chunk.chunk_id)
+    assert ctx["title"] == "关于在人社工作中充分发挥党支部战斗堡垒作用的调研报告"
+    assert ctx["doc_id"] == RESEARCH and ctx["heading_path"] == hit.chunk.heading_path
+    document = (PROJECT_ROOT / "corpus" / f"{RESEARCH}.txt").read_text(encoding="utf-8")
+    assert ctx["before"] or ctx["after"]
+    assert ctx["before"][-20:] in document and ctx["after"][:20] in document
+    assert ctx["sections"] and ctx["section"] is not None
+    with pytest.raises(InputError):
+        retriever.context("no-such-chunk")
+
+
+def test_retriever_is_cached_until_the_index_changes(hs: Settings, corpus_copy: Path) -> None:
+    first = Retriever.open(hs)
+    assert Retriever.open(hs) is first
+    path = corpus_copy / f"{RESEARCH}.txt"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n新增一段：以绣花功夫抓好整改落实。", encoding="utf-8"
+    )
+    ingest([corpus_copy], hs)
+    second = Retriever.open(hs)
+    assert second is not first
+    assert "绣花" in second.search("绣花功夫", k=1)[0].chunk.text
+
+
+def test_tokenizer_drops_punctuation_and_keeps_search_subwords() -> None:
+    tokens = tokenize("（二）政治理论学习抓得不紧，“三会一课”落实不够。")
+    assert {"政治", "理论", "学习", "三会", "一课", "落实", "不够"} <= set(tokens)
+    assert not any(t in tokens for t in ("，", "“", "（", "。", " "))
+
+
+def test_keyword_index_saves_and_loads_for_its_generation(tmp_path: Path) -> None:
+    ids = ["a", "b", "c"]
+    index = KeywordIndex.build(ids, [tokenize(t) for t in ("三会一课落实不够", "党建与业务融合", "述职评议")])
+    assert [cid for cid, _ in index.search("三会一课", 3)] == ["a"]
+    index.save(tmp_path, generation=7)
+    assert KeywordIndex.load(tmp_path, 8) is None
+    loaded = KeywordIndex.load(tmp_path, 7)
+    assert loaded is not None and loaded.ids == ids
+    assert [cid for cid, _ in loaded.search("业务融合", 3)] == ["b"]
+    assert loaded.search("完全无关的词语", 3) == []
+    assert KeywordIndex.build([], []).search("党建", 3) == []
+
+
+@pytest.mark.slow
+def test_seed_search_finds_the_research_report_problem_section(seed_settings: Settings) -> None:
+    retriever = Retriever.open(seed_settings)
+    hits = retriever.search("三会一课落实不到位", doc_type="research-report", k=5)
+    assert hits[0].chunk.doc_id == RESEARCH
+    assert hits[0].chunk.heading_path.startswith("二、党组织建设中存在的问题")
+    assert hits[0].chunk.role == "problems"
+
+
+@pytest.mark.slow
+def test_search_latency_on_the_seed_index(seed_settings: Settings) -> None:
+    retriever = Retriever.open(seed_settings)
+    queries = [
+        "三会一课落实不到位",
+        "党支部书记抓党建述职",
+        "党员教育管理",
+        "党建与业务深度融合",
+        "一岗双责",
+        "存在的问题",
+        "下一步工作打算",
+        "政治理论学习",
+        "志愿服务",
+        "党风廉政建设",
+        "主题教育",
+        "基层党组织标准化规范化",
+        "模范机关创建",
+        "意识形态工作",
+        "作风建设",
+        "党员先锋模范作用",
+        "汇报完毕",
+        "述职评议",
+        "调研报告对策建议",
+        "红旗党支部",
+    ]
+    retriever.search(queries[0])  # warm up
+    times = []
+    for query in queries:
+        start = time.perf_counter()
+        assert retriever.search(query, k=8)
+        times.append(time.perf_counter() - start)
+    p50 = statistics.median(times)
+    print(f"\nsearch p50 {p50 * 1000:.1f} ms over {len(times)} queries, max {max(times) * 1000:.1f} ms")
+    assert p50 < 0.5
+
+
+def test_search_after_the_bm25_folder_is_gone(hs: Settings) -> None:
+    shutil.rmtree(hs.index_dir / "bm25")
+    from assistant import keyword
+
+    keyword._CACHE.clear()
+    retriever = Retriever.open(hs)
+    retriever._keyword = None
+    assert retriever.search("一岗双责", k=2)[0].keyword_rank == 1
