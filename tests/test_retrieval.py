@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -157,42 +155,6 @@ def test_seed_search_finds_the_research_report_problem_section(seed_settings: Se
     assert hits[0].chunk.doc_id == RESEARCH
     assert hits[0].chunk.heading_path.startswith("二、党组织建设中存在的问题")
     assert hits[0].chunk.role == "problems"
-
-
-@pytest.mark.slow
-def test_search_latency_on_the_seed_index(seed_settings: Settings) -> None:
-    retriever = Retriever.open(seed_settings)
-    queries = [
-        "三会一课落实不到位",
-        "党支部书记抓党建述职",
-        "党员教育管理",
-        "党建与业务深度融合",
-        "一岗双责",
-        "存在的问题",
-        "下一步工作打算",
-        "政治理论学习",
-        "志愿服务",
-        "党风廉政建设",
-        "主题教育",
-        "基层党组织标准化规范化",
-        "模范机关创建",
-        "意识形态工作",
-        "作风建设",
-        "党员先锋模范作用",
-        "汇报完毕",
-        "述职评议",
-        "调研报告对策建议",
-        "红旗党支部",
-    ]
-    retriever.search(queries[0])  # warm up
-    times = []
-    for query in queries:
-        start = time.perf_counter()
-        assert retriever.search(query, k=8)
-        times.append(time.perf_counter() - start)
-    p50 = statistics.median(times)
-    print(f"\nsearch p50 {p50 * 1000:.1f} ms over {len(times)} queries, max {max(times) * 1000:.1f} ms")
-    assert p50 < 0.5
 
 
 def test_search_after_the_bm25_folder_is_gone(hs: Settings) -> None:
