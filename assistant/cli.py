@@ -12,15 +12,18 @@ import importlib
 import os
 import sys
 
-from .errors import UserError
+from .errors import UserError, describe_os_error
 from .settings import Settings, load_settings
 
 COMMAND_MODULES = ("index", "draft", "evals", "web")
+OS_ERROR_EXIT = 4  # the machine (disk, permissions) failed, not the input
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Flags every command takes."""
-    parser.add_argument("--index", dest="index_dir", metavar="DIR", help="索引文件夹（默认 index/ 或 ASSISTANT_INDEX_DIR）")
+    parser.add_argument(
+        "--index", dest="index_dir", metavar="DIR", help="索引文件夹（默认 index/ 或 ASSISTANT_INDEX_DIR）"
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -28,7 +31,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assistant", description="公文写作助手：范文入库、检索、起草、评测。")
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="公文写作助手：范文入库、检索、起草、评测。"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -58,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # disk full, read-only or forbidden folder: a message, not a traceback
+        print(f"错误：{describe_os_error(exc)}", file=sys.stderr)
+        return OS_ERROR_EXIT
     except KeyboardInterrupt:
         print("已中断。已写入的内容保持完整，再次运行同一命令即可继续。", file=sys.stderr)
         return 130

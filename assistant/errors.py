@@ -23,3 +23,21 @@ class BackendError(UserError):
     """An outside system (LLM endpoint, Chroma server) failed or is unreachable."""
 
     exit_code = 3
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A Chinese one-line description of a failed file operation (disk full, read-only, no permission),
+    saying what to do; for the CLI and the web UI, which show it instead of a traceback."""
+    import errno
+
+    where = f"“{exc.filename}”" if exc.filename else "文件"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"磁盘空间不足，无法写入{where}。已入库的内容保持完整：请清理磁盘空间后重新运行同一操作。"
+    if exc.errno == errno.EROFS:
+        return (
+            f"{where}所在的磁盘是只读的，无法写入。请把索引或范文文件夹放到可写的位置"
+            "（--index / ASSISTANT_INDEX_DIR、ASSISTANT_CORPUS_DIR）后重试。"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"没有权限写入{where}。请检查文件夹权限，或改用可写的文件夹（--index / ASSISTANT_INDEX_DIR）。"
+    return f"读写{where}失败：{exc.strerror or exc}。请检查磁盘和文件夹后重试。"

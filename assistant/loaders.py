@@ -35,6 +35,14 @@ CATALOG_NAME = "catalog.yaml"
 
 RESAVE_HINT = "请用记事本或 WPS 打开后另存为 UTF-8 编码的文本文件再导入。"
 DOCX_BROKEN = "无法读取 Word 文件 {name}：文件已损坏或加密，请用 Word 另存为 .docx 后重试。"
+DOCX_ENCRYPTED = (
+    "无法读取 Word 文件 {name}：文件设有打开密码（已加密）。"
+    "请在 Word 中打开，于“文件 → 信息 → 保护文档”中删除密码并保存后，再重新导入。"
+)
+# One document of the corpus is the text of one 公文: even a long report with images is a few MB. A file
+# above this is refused from its size alone, before anything is read, so a mistaken upload (an archive, a
+# scanned PDF renamed, a log) cannot exhaust memory or stall an ingest.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -154,9 +162,9 @@ def _docx_lines(path: Path) -> tuple[list[str], str]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    if not zipfile.is_zipfile(path):
+        raise _not_a_docx(path)
     try:
-        if not zipfile.is_zipfile(path):
-            raise ValueError("not a zip package")
         word = docx.Document(str(path))
         blocks = list(word.iter_inner_content())
     except Exception as exc:  # python-docx raises many kinds for broken packages
@@ -196,6 +204,21 @@ def _docx_lines(path: Path) -> tuple[list[str], str]:
     return lines, title
 
 
+def _not_a_docx(path: Path) -> InputError:
+    """Why a .docx that is not a zip package cannot be read: encrypted, an image or PDF renamed, or broken."""
+    try:
+        head = path.read_bytes()  # bounded: read_text refuses files above MAX_FILE_BYTES first
+    except OSError:
+        head = b""
+    # An encrypted OOXML file is an OLE compound file holding an "EncryptedPackage" stream (UTF-16 name).
+    if head.startswith(b"\xd0\xcf\x11\xe0") and "EncryptedPackage".encode("utf-16-le") in head:
+        return InputError(DOCX_ENCRYPTED.format(name=path.name))
+    for magic, what in _MAGIC:
+        if magic != b"PK\x03\x04" and not magic.startswith(b"\xd0") and head.startswith(magic):
+            return _fail(path, f"这其实是{what}，只是扩展名为 .docx。请导入 .txt、.md 或 .docx 文件。")
+    return InputError(DOCX_BROKEN.format(name=path.name))
+
+
 # --- public API --------------------------------------------------------------------------------------------
 
 
@@ -211,6 +234,13 @@ def read_text(path: Path) -> tuple[str, str]:
         )
     if not path.is_file():
         raise InputError(f"找不到文件：{path}")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise _fail(
+            path,
+            f"文件有 {size / 1024 / 1024:.1f} MB，超过单篇范文 {MAX_FILE_BYTES // 1024 // 1024} MB 的上限。"
+            "范文应为一篇公文的正文：请删去图片、拆分成多篇或只保留正文后再导入。",
+        )
     if suffix == DOCX_SUFFIX:
         lines, _ = _docx_lines(path)
         return "\n".join(lines), "docx"

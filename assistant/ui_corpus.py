@@ -16,7 +16,7 @@ import gradio as gr
 
 from . import ingest
 from .doctypes import load_doctypes
-from .errors import UserError
+from .errors import UserError, describe_os_error
 from .loaders import load_document
 from .ui_views import UPLOAD_SUFFIXES, LiveSettings, document_rows, safe_upload_name, unique_destination
 
@@ -128,22 +128,26 @@ class CorpusTab:
                 continue
             accepted.append((path, name, path.read_bytes()))
         added: list[Path] = []
-        for path, name, data in accepted:
-            dest, exists = unique_destination(folder, name, data)
-            if not exists:
-                shutil.copyfile(path, dest)
-            added.append(dest)
+        created: list[Path] = []  # only these are removed again if the ingest fails
         lines = []
-        if added:
-            try:
-                report = ingest.ingest(added, settings, progress=_progress_callback(progress))
-            except UserError as exc:
-                for dest in added:
-                    dest.unlink(missing_ok=True)
-                gr.Warning(str(exc), title="入库失败")
-                return self._result(f"⚠ 入库失败，文件未保留：{exc}")
+        try:
+            for path, name, data in accepted:
+                dest, exists = unique_destination(folder, name, data)
+                if not exists:
+                    created.append(dest)
+                    shutil.copyfile(path, dest)
+                added.append(dest)
+            report = ingest.ingest(added, settings, progress=_progress_callback(progress)) if added else None
+        except (UserError, OSError) as exc:
+            for dest in created:
+                dest.unlink(missing_ok=True)
+            message = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+            gr.Warning(message, title="入库失败")
+            return self._result(f"⚠ 入库失败，上传的文件未保留，范文库未改动：{message}")
+        if report is not None:
             names = "、".join(p.name for p in added)
             lines.append(f"✔ 已入库：{names}。{_report_text(report)}")
+            lines.extend(f"⚠ {error}" for error in report.errors)
         for problem in problems:
             gr.Warning(problem, title="文件未入库")
             lines.append(f"⚠ 未入库（范文库未改动）：{problem}")
@@ -158,9 +162,10 @@ class CorpusTab:
                 rebuild=bool(rebuild),
                 progress=_progress_callback(progress),
             )
-        except UserError as exc:
-            gr.Warning(str(exc), title="索引失败")
-            return self._result(f"⚠ {exc}")
+        except (UserError, OSError) as exc:
+            message = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+            gr.Warning(message, title="索引失败")
+            return self._result(f"⚠ {message}")
         return self._result(f"✔ 索引已更新。{_report_text(report)}")
 
     def set_type(self, doc_id: str | None, doc_type: str | None):

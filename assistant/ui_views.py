@@ -45,6 +45,17 @@ ROLE_LABELS = {
 
 _TAG = re.compile(r"\s*[\[［]\s*([A-Za-z][\w-]*)\s*[\]］]\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*·•]|\d+[.、]|[（(]\d+[)）])\s*")
+# Markup a writer pastes from a web page or a Markdown note: it is not part of the 公文 text, and left in it
+# would reach the Word file as literal ``<b>`` or ``**``.
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->", re.DOTALL)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_MARK = re.compile(r"\*\*|__|~~|`+|^\s*#{1,6}\s+|^\s*>\s*", re.MULTILINE)
+# Request field sizes. A topic is a title-length line; anything longer is almost always a paste into the
+# wrong box, and would become a title hundreds of characters long and a retrieval query nothing matches.
+MAX_TOPIC_CHARS = 200
+MAX_LINE_FIELD_CHARS = 200  # unit, occasion
+MAX_POINTS_CHARS = 5000
 
 
 class LiveSettings:
@@ -67,10 +78,20 @@ class LiveSettings:
 # ---- request form ------------------------------------------------------------------------------------
 
 
+def strip_markup(text: str | None) -> str:
+    """``text`` without HTML tags (script/style elements dropped whole), Markdown emphasis, heading and
+    quote markers, or link syntax (the link text is kept)."""
+    text = _SCRIPT.sub("", text or "")
+    text = _HTML_TAG.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    return _MD_MARK.sub("", text)
+
+
 def split_points(text: str | None) -> list[str]:
-    """Key points, one a line; bullets and numbering the writer typed are dropped."""
+    """Key points, one a line; bullets and numbering the writer typed, and HTML/Markdown markup, are
+    dropped."""
     points = []
-    for line in (text or "").splitlines():
+    for line in strip_markup(text).splitlines():
         line = _BULLET.sub("", line).strip()
         if line:
             points.append(line)
@@ -99,14 +120,26 @@ def build_request(
     missing = missing_fields(doc_type, topic)
     if missing:
         raise InputError(f"请先填写：{'、'.join(missing)}。")
+    topic = strip_markup(topic).strip()
+    if not topic:
+        raise InputError("主题中只有网页或 Markdown 标记，没有文字：请填写主题。")
+    for label, value, limit in (
+        ("主题", topic, MAX_TOPIC_CHARS),
+        ("单位", unit or "", MAX_LINE_FIELD_CHARS),
+        ("场合", occasion or "", MAX_LINE_FIELD_CHARS),
+        ("要点", points or "", MAX_POINTS_CHARS),
+    ):
+        if len(value.strip()) > limit:
+            hint = "详细内容请写在“要点”中" if label != "要点" else "请只写要点，长篇材料请作为参考材料上传"
+            raise InputError(f"{label}过长（{len(value.strip())} 字），请控制在 {limit} 字以内；{hint}。")
     target = int(length) if length else None
     if target is not None and target <= 0:
         raise InputError("目标字数应为正整数，或留空使用该文种的常规篇幅。")
     return DraftRequest(
         doc_type=doc_type.strip(),
-        topic=topic.strip(),
-        unit=(unit or "").strip(),
-        occasion=(occasion or "").strip(),
+        topic=topic,
+        unit=strip_markup(unit).strip(),
+        occasion=strip_markup(occasion).strip(),
         points=split_points(points),
         materials=list(materials or []),
         length=target,

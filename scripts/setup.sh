@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh machine, idempotently:
-#   Debian packages: Chromium + CJK fonts (browser tests), LibreOffice + poppler (.docx -> PDF/PNG check)
+#   Debian packages: Chromium + CJK fonts (browser tests), LibreOffice + poppler (.docx -> PDF/PNG check),
+#   strace (scripts/no_egress.py)
 #   .venv with the package and its dev extras (torch resolves to the local CPU build via pyproject's range)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils)
+APT_PACKAGES=(chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils strace)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
