@@ -1,10 +1,12 @@
 """The offline composer: fills a type's structure with real sentences from the writer's own corpus.
 
-No model runs here. For each outline section the composer takes the retrieved passages (same role first),
-cuts them into reusable units (a heading clause or ``一是`` lead with its sentences, a topic-sentence
-paragraph, a plain paragraph), ranks units by character-bigram overlap with the section's sub-point, adapts
-each sentence for the writer and stitches the result with the type's formulas (prompt files next to the
-schema). The trade-off is deliberate: the text is never fluent the way a model's is, but every sentence is
+No model runs here. For each outline section the composer takes the retrieved passages (same role first,
+then the same role in other types), cuts them into reusable units (``units``), ranks units by
+character-bigram overlap with the section's sub-point, adapts each sentence for the writer (``adapt``) and
+stitches the result with the type's formulas (prompt files next to the schema), filling each section up to
+its share of the type's length band. A sentence the draft already says is skipped, a connective joins at
+most one pair of units per paragraph, and no stretch of the draft repeats a source for more than
+``COPY_LIMIT`` characters. The trade-off is deliberate: the text is never fluent the way a model's is, but every sentence is
 one a real 公文 used, numbering is generated (never copied), and nothing factual is invented — a sentence
 whose figures, people, places or redaction marks cannot be carried over is dropped or its figure replaced by
 ``【待补：…】``. The same ``Adapter`` guards the LLM's output (``drafting`` applies it to both generators).
@@ -14,403 +16,59 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-from . import numerals
+from . import metrics, numerals
+from .adapt import TITLE_ORG_RE, Adapter, normalize_punctuation
 from .doctypes import DocType, SectionSpec
-from .prompts import get_prompt, load_lines, render
+from .prompts import get_prompt, render
 from .records import DraftParagraph, DraftRequest, OutlineItem, Passage, Source
+from .units import (  # noqa: F401 - re-exported for drafting and the tests
+    _HEADING_RE,
+    SENTENCE_END,
+    Unit,
+    overlap,
+    passage_units,
+    split_sentences,
+    strip_end,
+)
 
-CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
-SENTENCE_END = "。！？；!?;"
 RUN_LIMIT = 150  # longest stretch copied contiguously from one passage (the eval gate is 200)
-_SENT_RE = re.compile(rf"[^{SENTENCE_END}]*[{SENTENCE_END}]+[”’」』）)]*|[^{SENTENCE_END}]+$")
-_HEADING_RE = re.compile(
-    r"^\s*(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十]+[）)][、．.]?|\d+[.．、](?!\d)|[（(]\d+[）)])\s*"
+FILL_UNITS = 8  # units a body may draw on before its budget is met
+COPY_LIMIT = 190  # a section never repeats a source verbatim for longer (the eval gate is 200)
+# roles close enough to fill each other's bodies (a speech's 要求 and a report's 措施 read alike)
+KIN_ROLES = {"requirements": ("measures",), "measures": ("requirements",)}
+
+
+_LEADING_MARK_RE = re.compile(
+    r"(?:^|[：:])(?:[一二三四五六七八九十]+[是、]|[（(][一二三四五六七八九十]+[）)])"
 )
-_ITEM_RE = re.compile(r"(?:(?<=^)|(?<=[。；;：:！]))\s*([一二三四五六七八九十]+是)")
-_INNER_ITEM_RE = re.compile(r"(?<![一-龥])[一二三四五六七八九十]+是|[；;：:，,][一二三四五六七八九十]+是")
-_REDACTION_RE = re.compile(r"\*|＊|某某|(?<![A-Za-z])[XＸxｘ]{1,3}(?![A-Za-z])|##\w+##|□")
-# a figure the scraper removed: a verb or noun directly followed by a measure word (共召开民主生活会次)
-_GAP_RE = re.compile(
-    r"月号|(?:共|先后|累计|达|资金|提出|列出|慰问|建议|会|活动|服务|党员|干部|帮扶)"
-    r"(?:次(?![序要数])|名(?![称单义额])|项(?![目])|元(?![素旦])|条(?![件例款])|场次|人次|万元|余)"
-)
-_CN_QUANT = (
-    "个|名|人次|人|场次|场|次|项|期|支|家|份|条|元|批|位|户|年|月|日|天|届|所|处|类|种|轮|周|级|篇|件|点|"
-    "方面|万|亿|倍|成|岁|小时|分钟|余|多|张|座|家|亩|吨|公里"
-)
-_NUMBER_RE = re.compile(
-    rf"第[{CN_DIGITS}\d]+|\d+(?:[.．,，]\d+)*\s*(?:[%％‰]|余|多)?|[{CN_DIGITS}]+(?:余|多)?(?={_CN_QUANT})"
-)
-_LIST_INTRO_RE = re.compile(r"以下几|如下|具体表现为|主要表现在|回顾.{0,8}的?工作|主要有.{0,4}方面")
-_QUOTED_RE = re.compile(r"[“\"「]([^”\"」]{1,16})[”\"」]")
-_ORG_SUFFIX = r"(?:管理局|事业局|局|厅|工委|党工委|委员会|服务中心|中心|办公室|研究院)"
-_UNIT_END = r"(局|委|办|厅|中心|院|所|支部|总支|党组|党委|公司|部|处|科|站|室|会|政府|工委|机关)$"
-_GENERIC_WORDS = ("单位", "基层", "各", "所有", "全", "机关党", "系统", "部门")
-_NOT_IN_NAME = "和与及的在对把将为从向是了、，。；：“”"
-_ORG_RE = re.compile(
-    rf"(?:市委|市直|县直|省直|区直|[省市县区州])(?:(?![{_NOT_IN_NAME}])[一-龥]){{1,10}}?{_ORG_SUFFIX}"
-)
-_SHORT_ORG_RE = re.compile(
-    r"(?<![一-龥])(?:医保|人社|社保|税务|财政|教育|卫健|民政|住建|交通|水利|农业|商务|文旅|应急|市场监管|统计|审计)"
-    r"(?:局|厅|委)"
-)
-_TITLE_ORG_RE = re.compile(rf"^(?:[一-龥]{{0,12}}?{_ORG_SUFFIX})")
-# superior bodies named as the source of instructions, not as the writer's own unit
-SUPERIORS = frozenset(
-    [
-        "党中央",
-        "国务院",
-        "中央",
-        "省委",
-        "省政府",
-        "市委",
-        "市政府",
-        "县委",
-        "县政府",
-        "区委",
-        "区政府",
-        "市纪委",
-        "县纪委",
-        "省纪委",
-        "市委组织部",
-        "县委组织部",
-        "市委巡察组",
-        "市委宣传部",
-        "市直机关工委",
-        "省直机关工委",
-        "市委办公室",
-        "市政府办公室",
-    ]
-)
-SECTORS = ("人力资源和社会保障", "社会保险", "人社", "社保", "医保", "医疗保障")
-_SECTOR_NOUNS = {
-    "事业": "各项事业",
-    "工作": "业务工作",
-    "部门": "部门",
-    "系统": "系统",
-    "干部": "干部",
-    "服务": "服务",
-    "业务": "业务",
-    "特色": "行业特色",
-    "品牌": "服务品牌",
-    "民生": "民生",
-    "政策": "相关政策",
-    "领域": "本领域",
-}
-_TITLES = (
-    "同志",
-    "书记",
-    "局长",
-    "主任",
-    "部长",
-    "处长",
-    "科长",
-    "县长",
-    "市长",
-    "主席",
-    "副",
-    "委员",
-    "总经理",
-)
+_STARTS_LINKED_SOFT = re.compile(r"^(同时|此外|另外|与此同时|在此基础上|另一方面|一方面)，")
 _STARTS_LINKED = re.compile(
     r"^(同时|此外|另外|另一方面|与此同时|在此基础上|特别是|尤其|当然|总之|因此|但|而且|并且|坚持|要|同样)"
 )
-_NAME_ALLOW = frozenset(
-    [
-        "习近平",
-        "毛泽东",
-        "邓小平",
-        "马克思",
-        "列宁",
-        "中国",
-        "中华",
-        "全国",
-        "全省",
-        "全市",
-        "全县",
-        "神州",
-        "延安",
-        "井冈山",
-        "西柏坡",
-        "正定",
-    ]
-)
-_LOCAL_UNIT_RE = re.compile(r"局(系统|党组|属各单位|属单位|机关|党总支)")
-_LOCAL_UNIT_MAP = {
-    "系统": "系统",
-    "党组": "党组",
-    "属各单位": "所属各单位",
-    "属单位": "所属单位",
-    "机关": "机关",
-    "党总支": "党总支",
-}
 
 
-def normalize_punctuation(text: str) -> str:
-    """Half-width punctuation next to Chinese text becomes full-width (the research-report seed uses ``,``)."""
-    pairs = {",": "，", ";": "；", ":": "：", "(": "（", ")": "）", "?": "？", "!": "！"}
-    return re.sub(
-        r"(?<=[一-龥”）])[,;:?!]|[,;:](?=[一-龥“])|\((?=[一-龥])|(?<=[一-龥])\)",
-        lambda m: pairs[m.group(0)],
-        text,
-    )
+def _said_key(text: str) -> str:
+    """What a sentence says, for spotting repeats: no numbering, connective, punctuation or spaces."""
+    text = re.sub(r"^[一二三四五六七八九十]+是|^[（(]?[一二三四五六七八九十]+[）)、]", "", text.strip())
+    text = _STARTS_LINKED_SOFT.sub("", text)
+    return re.sub(r"[\s，,。；;：:！!？?、“”\"]", "", text)
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences with their end punctuation (and a closing quote that follows it)."""
-    return [s.strip() for s in _SENT_RE.findall(text.strip()) if s.strip()]
+def _orphans(pieces: list[tuple[int, int, int, str]], piece: tuple[int, int, int, str]) -> bool:
+    """Dropping ``piece`` (paragraph, start, end, sentence) would leave a numbered lead with nothing under it."""
+    at = pieces.index(piece)
+    before = pieces[at - 1] if at else None
+    after = pieces[at + 1] if at + 1 < len(pieces) else None
+    led = before is not None and before[0] == piece[0] and _LEADING_MARK_RE.search(before[3])
+    ends = after is None or after[0] != piece[0] or _LEADING_MARK_RE.search(after[3])
+    return bool(led and ends)
 
 
-def bigrams(text: str) -> set[str]:
-    chars = [c for c in text if "\u4e00" <= c <= "\u9fff" or c.isalnum()]
-    return {a + b for a, b in zip(chars, chars[1:], strict=False)}
-
-
-def overlap(query: str, text: str) -> float:
-    q = bigrams(query)
-    if not q:
-        return 0.0
-    return len(q & bigrams(text)) / len(q)
-
-
-def strip_end(text: str) -> str:
-    return text.strip().rstrip("。；;，,：:！!？?、 ")
-
-
-@lru_cache(maxsize=8)
-def fixed_numerals(prompts_dir: str) -> tuple[str, ...]:
-    """The allow-list of fixed political numerals (``prompts/fixed_numerals.txt``), longest first."""
-    path = Path(prompts_dir) / "fixed_numerals.txt"
-    terms = load_lines(path) if path.is_file() else []
-    return tuple(sorted(set(terms), key=len, reverse=True))
-
-
-def number_tokens(text: str, allow: tuple[str, ...] = ()) -> list[str]:
-    """Figures in ``text`` (Arabic or Chinese numerals with a measure word, ordinals), ignoring the fixed
-    terms in ``allow`` and a lone 一 used as an article (一项长期任务, 一次)."""
-    masked = text
-    for term in allow:
-        masked = masked.replace(term, "□" * len(term))
-    tokens = []
-    for match in _NUMBER_RE.finditer(masked):
-        token = match.group(0).strip()
-        bare = token.rstrip("余多")
-        if bare in ("一", "") or (bare.startswith("第") and bare[1:] == "一"):
-            continue
-        tokens.append(token)
-    for quoted in _QUOTED_RE.findall(masked):
-        if any(c in "两二三四五六七八九十百千" for c in quoted) and "□" not in quoted:
-            tokens.append(quoted)
-    return tokens
-
-
-@dataclass
-class Adapter:
-    """Adapts corpus sentences for the writer: facts only from the request, no redaction marks, no other
-    unit's name. ``adapt`` returns the sentence to use or None when it cannot be used."""
-
-    request: DraftRequest
-    prompts_dir: Path
-    facts: str = ""
-    allow: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        r = self.request
-        self.facts = "\n".join([r.topic, r.unit, r.occasion, r.audience, *r.points, *r.materials])
-        self.allow = fixed_numerals(str(self.prompts_dir))
-
-    @property
-    def unit_name(self) -> str:
-        """The writer's unit when the field names one; a speech's speaker line (局党组书记 张明) does not."""
-        unit = self.request.unit.strip()
-        return unit if re.search(_UNIT_END, unit) and not re.search(r"\s", unit) else ""
-
-    def unsupported_numbers(self, text: str) -> list[str]:
-        out = []
-        for token in number_tokens(text, self.allow):
-            digits = re.sub(r"[余多\s%％‰]", "", token)
-            if digits and digits in self.facts:
-                continue
-            out.append(token)
-        return out
-
-    def replace_units(self, text: str, own_names: tuple[str, ...] = ()) -> str:
-        mine = self.unit_name or "我们"
-
-        def swap(match: re.Match) -> str:
-            name = match.group(0)
-            if name in SUPERIORS or name in self.facts or any(w in name for w in _GENERIC_WORDS):
-                return name
-            return mine
-
-        for name in sorted({n for n in own_names if len(n) >= 2}, key=len, reverse=True):
-            if name not in self.facts:
-                text = text.replace(name, mine)
-        text = _ORG_RE.sub(swap, text)
-        text = _SHORT_ORG_RE.sub(swap, text)
-        if not mine.endswith("局"):
-            text = _LOCAL_UNIT_RE.sub(lambda m: _LOCAL_UNIT_MAP[m.group(1)], text)
-        text = text.replace("我们我们", "我们")
-        if mine != "我们":
-            text = text.replace(mine + mine, mine)
-        for sector in SECTORS:
-            if sector in self.facts:
-                continue
-            text = re.sub(rf"{sector}({'|'.join(_SECTOR_NOUNS)})", lambda m: _SECTOR_NOUNS[m.group(1)], text)
-            text = re.sub(rf"{sector}(?=[一-龥])", "", text)
-        return text
-
-    def has_foreign_names(self, text: str) -> bool:
-        """Places (jieba's ``ns``) and people (``nr`` followed by a title such as 同志/书记) that the request
-        does not mention. jieba tags many plain words ``nr`` (克难, 老同志), hence the title condition."""
-        from jieba import posseg
-
-        words = list(posseg.cut(text))
-        for i, (word, flag) in enumerate(words):
-            if len(word) < 2 or word in _NAME_ALLOW or word in self.facts:
-                continue
-            following = words[i + 1].word if i + 1 < len(words) else ""
-            if flag == "ns" or flag in ("nr", "nrt") and following.startswith(_TITLES):
-                return True
-        return False
-
-    def adapt(self, sentence: str, own_names: tuple[str, ...] = (), figures: str = "drop") -> str | None:
-        """``figures``: "drop" removes a sentence with an unsupported figure, "mark" puts ``【待补：…】`` in
-        place of up to two Arabic figures (where figures are expected: 基本情况, achievements), "mark-all"
-        replaces every one (generated text, which must not lose the writer's sentence)."""
-        text = sentence.strip().strip("　 ")
-        if not text or _REDACTION_RE.search(text) or _GAP_RE.search(text):
-            return None
-        if figures != "mark-all" and _LIST_INTRO_RE.search(text):
-            return None  # 针对上述问题，提出以下几点对策建议… introduces the source's own list
-        if any(re.search(rf"“[^”]*{s}[^”]*”", text) for s in SECTORS if s not in self.facts):
-            return None  # another sector's slogan (“党建红”引领“社保蓝”) cannot be adapted
-        if figures != "mark-all" and text.rstrip("”’」』）)")[-1:] in "：:":
-            return None  # a sentence that introduces a list (…主要有以下几点：) does not stand alone
-        text = normalize_punctuation(self.replace_units(text, own_names))
-        if any(s in text for s in SECTORS if s not in self.facts):
-            return None
-        if figures != "mark-all" and _INNER_ITEM_RE.search(text):
-            return None
-        bad = self.unsupported_numbers(text)
-        if bad:
-            markable = figures == "mark-all" or (
-                figures == "mark" and len(bad) == 1 and all(re.search(r"\d", t) for t in bad)
-            )
-            if not markable:
-                return None
-            for token in bad:
-                text = text.replace(token, _placeholder_for(text, token), 1)
-        if self.has_foreign_names(text):
-            return None
-        if text[-1] not in SENTENCE_END + "”’」』）)":
-            text += "。"
-        return text
-
-
-def _placeholder_for(text: str, token: str) -> str:
-    after = text[text.find(token) + len(token) :][:1]
-    if after == "年":
-        return "【待补：年份】"
-    if after in "月日":
-        return "【待补：日期】"
-    if "%" in token or "％" in token:
-        return "【待补：比例】"
-    return "【待补：数量】"
-
-
-@dataclass
-class Unit:
-    """A reusable piece of a passage: a lead clause (heading, ``一是`` item or topic sentence) and the
-    sentences under it. ``kind``: "heading" | "item" | "topic" | "para"; ``level`` is a heading's level
-    (1 for ``一、``, 2 for ``（一）``…); a heading's ``children`` are the ``一是`` items that follow it."""
-
-    kind: str
-    lead: str
-    sentences: list[str]
-    passage: Passage
-    level: int = 0
-    children: list[Unit] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return self.lead + "".join(self.sentences) + "".join(c.text for c in self.children)
-
-
-def _heading_level(marker: str) -> int:
-    marker = marker.strip()
-    if re.match(r"^[（(]\d", marker):
-        return 4
-    if re.match(r"^\d", marker):
-        return 3
-    if re.match(r"^[（(]", marker):
-        return 2
-    return 1
-
-
-def _heading_from_path(path: str) -> tuple[str, int]:
-    last = path.split(" / ")[-1].strip() if path else ""
-    match = _HEADING_RE.match(last) if last else None
-    if match and _heading_level(match.group(0)) >= 2:
-        return strip_end(last[match.end() :]), _heading_level(match.group(0))
-    return "", 0
-
-
-def passage_units(passage: Passage) -> list[Unit]:
-    """Cut a passage into units. Headings and item markers start a unit; numbering is dropped (the draft
-    numbers everything itself). Items right after a heading become that heading's children."""
-    units: list[Unit] = []
-    chunk = passage.chunk
-    pending, pending_level = _heading_from_path(chunk.heading_path)
-    heading: Unit | None = None  # the heading that items attach to
-    for raw in chunk.text.splitlines():
-        line = raw.strip().strip("\u3000")
-        if not line:
-            continue
-        head = _HEADING_RE.match(line)
-        if head:
-            level = _heading_level(head.group(0))
-            rest = line[head.end() :]
-            first, _, body = rest.partition("。")
-            heading = Unit("heading", strip_end(first if body.strip() else rest), [], passage, level)
-            units.append(heading)
-            if not body.strip():
-                continue
-            line = body
-        elif pending:
-            heading = Unit("heading", pending, [], passage, pending_level)
-            units.append(heading)
-        pending = ""
-        pieces = _ITEM_RE.split(line)  # [before, marker, text, marker, text, ...]
-        before = split_sentences(pieces[0]) if pieces[0].strip() else []
-        if before and len(pieces) > 1 and (heading is None or heading.sentences or heading.children):
-            units.append(Unit("intro", "", before, passage))  # 总体来看，…主要有以下几点：
-        elif before:
-            if heading is not None and not heading.sentences and not heading.children:
-                heading.sentences += before
-            elif len(strip_end(before[0])) <= 16 and len(before) > 1 and len(pieces) == 1:
-                units.append(Unit("topic", strip_end(before[0]), before[1:], passage))
-                heading = None
-            else:
-                units.append(Unit("para", "", before, passage))
-                heading = None if len(pieces) == 1 else heading
-        for i in range(1, len(pieces) - 1, 2):
-            sentences = split_sentences(pieces[i + 1])
-            if not sentences:
-                continue
-            lead, rest = sentences[0], sentences[1:]
-            comma = lead.find("，")
-            if len(lead) > 40 and 6 <= comma <= 30:
-                lead, rest = lead[:comma], [lead[comma + 1 :], *rest]
-            item = Unit("item", strip_end(lead), rest, passage)
-            if heading is not None:
-                heading.children.append(item)
-            else:
-                units.append(item)
-    return [u for u in units if u.lead or u.sentences or u.children]
+def _bare(lead: str) -> bool:
+    """A short lead without a verb phrase of its own (认识有待增强): it needs its 一是 marker to read well."""
+    return len(lead) < 12 and "，" not in lead
 
 
 @dataclass
@@ -451,8 +109,11 @@ class Composer:
     book: SourceBook
     adapter: Adapter = field(init=False)
     used: set[str] = field(default_factory=set)
+    emitted: set[str] = field(default_factory=set)  # what the draft already says (normalised output text)
     _linked: int = 0  # connectives used so far (they rotate)
-    _run: tuple[str, int, int] = ("", -1, 0)  # (chunk id, end offset, length) of the current verbatim run
+    _para_linked: bool = False  # the current paragraph has its connective already
+    _tail: str = ""  # the draft's current stretch of text copied verbatim (whitespace removed)
+    _seen: dict[str, str] = field(default_factory=dict)  # chunk id -> text of the passages drawn on
 
     def __post_init__(self) -> None:
         self.adapter = Adapter(self.request, self.prompts_dir)
@@ -489,26 +150,35 @@ class Composer:
 
     # -- sentence selection ---------------------------------------------------------------------------
     def _own_names(self, passage: Passage) -> tuple[str, ...]:
-        match = _TITLE_ORG_RE.match(passage.chunk.title or "")
+        match = TITLE_ORG_RE.match(passage.chunk.title or "")
         return (match.group(0),) if match and len(match.group(0)) >= 2 else ()
 
     def _track(self, sentence: str, passage: Passage, force: bool = False) -> bool:
-        """Keep verbatim stretches short: False when ``sentence`` would extend a run of text copied
-        contiguously from one passage beyond ``RUN_LIMIT`` characters (the run then restarts). ``force`` is
-        for a lead that must appear: it only extends the run (leads are short, so the run stays < 200)."""
-        source = passage.chunk.text
-        pos = source.find(sentence.strip().rstrip("。"))
-        if pos < 0:
-            self._run = ("", -1, 0)
+        """Keep verbatim stretches short: False when ``sentence`` would extend a stretch of the draft that
+        some passage seen so far contains verbatim beyond ``RUN_LIMIT`` characters (the stretch then
+        restarts). The check is on text, not on chunk ids, so overlapping chunks of one document cannot
+        add up to a long copy. ``force`` is for a lead that must appear: it only extends the stretch."""
+        piece = re.sub(r"\s", "", sentence)
+        self._seen[passage.chunk.chunk_id] = re.sub(r"\s", "", passage.chunk.text)
+        tail = self._tail + piece
+        if self._tail and any(tail in text for text in self._seen.values()):
+            if len(tail) > RUN_LIMIT and not force:
+                self._tail = ""
+                return False
+            self._tail = tail
             return True
-        chunk_id, end, length = self._run
-        gap = pos - end
-        contiguous = chunk_id == passage.chunk.chunk_id and 0 <= gap <= 8
-        size = len(sentence) + (gap if contiguous else 0)
-        if contiguous and length + size > RUN_LIMIT and not force:
-            self._run = ("", -1, 0)
+        self._tail = piece if any(piece in text for text in self._seen.values()) else ""
+        return True
+
+    def say(self, text: str) -> bool:
+        """Record ``text`` as said in the draft; False when the draft already says it (a lead repeated as
+        a body sentence, the same sentence from two overlapping chunks)."""
+        key = _said_key(text)
+        if not key:
+            return True
+        if key in self.emitted:
             return False
-        self._run = (passage.chunk.chunk_id, pos + len(sentence), length + size if contiguous else size)
+        self.emitted.add(key)
         return True
 
     def _adapt(self, sentence: str, passage: Passage, figures: str) -> str | None:
@@ -516,17 +186,33 @@ class Composer:
         if key in self.used:
             return None
         text = self.adapter.adapt(sentence, self._own_names(passage), figures)
-        if text and self._track(sentence, passage):
+        if text and _said_key(text) not in self.emitted and self._track(sentence, passage):
             self.used.add(key)
+            self.say(text)
             return text
         return None
+
+    def new_paragraph(self) -> None:
+        self._para_linked = False
+
+    def _connective(self) -> str:
+        """At most one connective per paragraph, never the same one twice running."""
+        if self._para_linked:
+            return ""
+        options = self.connectives()
+        self._para_linked = True
+        choice = options[self._linked % len(options)]
+        self._linked += 1
+        return choice
 
     def _lead(self, unit: Unit) -> str | None:
         """A unit's lead adapted for use as a sub-heading or item lead (without end punctuation)."""
         if not unit.lead or len(unit.lead) > 40 or re.sub(r"\s", "", unit.lead + "。") in self.used:
             return None
         text = self.adapter.adapt(unit.lead + "。", self._own_names(unit.passage), "drop")
-        return strip_end(text) if text else None
+        if not text or _said_key(text) in self.emitted:
+            return None
+        return strip_end(text)
 
     def _sentences(
         self, units: list[Unit], budget: int, figures: str, include_leads: bool = True
@@ -535,11 +221,11 @@ class Composer:
         out: list[str] = []
         cited: list[Passage] = []
         size = 0
-        connectives = self.connectives()
         for unit in units:
-            lead = include_leads and unit.lead and unit.kind == "item"
+            lead = include_leads and unit.kind == "item" and not _bare(unit.lead)
             pieces = ([unit.lead + "。"] if lead else []) + list(unit.sentences)
-            pieces += [s for child in unit.children for s in [child.lead + "。", *child.sentences]]
+            for child in unit.children:  # a bare lead (机制有待完善) reads choppily without its 一是
+                pieces += ([] if _bare(child.lead) else [child.lead + "。"]) + child.sentences
             taken = 0
             for sentence in pieces:
                 if size >= budget:
@@ -547,9 +233,15 @@ class Composer:
                 text = self._adapt(sentence, unit.passage, figures)
                 if not text:
                     continue
-                if taken == 0 and out and not _STARTS_LINKED.match(text):
-                    text = connectives[self._linked % len(connectives)] + text
-                    self._linked += 1
+                if _STARTS_LINKED_SOFT.match(text):  # the source's own 同时，… counts as the paragraph's
+                    if self._para_linked:
+                        text = _STARTS_LINKED_SOFT.sub("", text)
+                    self._para_linked = True
+                elif taken == 0 and out and not _STARTS_LINKED.match(text):
+                    linked = self._connective()
+                    if linked and out[-1].endswith(("；", ";")):  # 同时 opens a sentence, not a clause
+                        out[-1] = out[-1][:-1] + "。"
+                    text = linked + text
                 out.append(text)
                 taken += 1
                 size += len(text)
@@ -569,6 +261,7 @@ class Composer:
             if not lead:
                 continue
             self.used.add(re.sub(r"\s", "", child.lead + "。"))
+            self.say(lead)
             self._track(child.lead + "。", child.passage, force=True)
             body, more = self._sentences(
                 [Unit("para", "", child.sentences, child.passage)], per_item, figures
@@ -629,6 +322,9 @@ class Composer:
         def para(text: str, cited: list[Passage], kind: str = "body", level: int = 0) -> None:
             text = text[:-1] + "。" if text.endswith(("；", "，", "、")) else text
             paragraphs.append(DraftParagraph(text, kind, level, sorted({book.cite(p) for p in cited})))
+            self.new_paragraph()
+
+        self.new_paragraph()
 
         def missing() -> str:
             return self.formula("missing", key=spec.key, role=spec.role)
@@ -644,9 +340,20 @@ class Composer:
             else:
                 kinds = ("item", "topic", "heading")
             points = list(self._derived_points(same_role, kinds, 3 if spec.form == "points" else 4))
+        for point, _ in points:
+            self.say(point)  # a body sentence that only repeats its lead is skipped
         chosen = {id(u) for _, u in points if u is not None}
-        pool = [u for u in units if id(u) not in chosen]
+        pool = [u for u in same_role if id(u) not in chosen]
         per_point = max(100, budget // max(1, len(points)))
+
+        def fits(u: Unit, point: str) -> bool:
+            """A body draws on the section's own role; another role's unit only when it is about the point."""
+            role = u.passage.chunk.role
+            return (
+                role == spec.role
+                or role in KIN_ROLES.get(spec.role, ())
+                or overlap(point, u.lead + u.text[:200]) >= 0.5
+            )
 
         def body_for(point: str, unit: Unit | None, allow_items: bool) -> tuple[str, list[Passage]]:
             own = self.take_facts(point, 2) if spec.role in ("achievements", "background") else ""
@@ -658,14 +365,14 @@ class Composer:
                 u for p in point_passages.get(point, []) for u in passage_units(p) if u.kind != "intro"
             ]
             candidates += pool
-            candidates = [u for u in candidates if id(u) not in chosen or u is unit]
+            candidates = [u for u in candidates if (id(u) not in chosen and fits(u, point)) or u is unit]
             if unit is None:
                 ranked = self._rank(candidates, point)
                 best = next((u for u in ranked[:3] if u.children and overlap(point, u.lead) >= 0.25), None)
                 if allow_items and best is not None:
                     unit = best
                 else:
-                    return self._sentences(ranked[:4], per_point, figures)
+                    return self._sentences(ranked[:FILL_UNITS], per_point, figures)
             self._track(unit.lead + "。", unit.passage, force=True)
             if unit.children and allow_items:
                 head, cited = self._sentences(
@@ -675,8 +382,9 @@ class Composer:
                 return head + items, cited + more
             own = Unit("para", "", unit.sentences, unit.passage, children=unit.children)
             body, cited = self._sentences([own], per_point, figures)
-            if len(body) < per_point // 3:
-                extra, more = self._sentences(self._rank(pool, point)[:2], per_point - len(body), figures)
+            if len(body) < per_point * 0.7:
+                others = [u for u in self._rank(candidates, point) if u is not unit][:FILL_UNITS]
+                extra, more = self._sentences(others, per_point - len(body), figures)
                 body, cited = body + extra, cited + more
             return body, cited
 
@@ -704,7 +412,7 @@ class Composer:
                     text, more = self._sentences(
                         [Unit("para", "", sub.sentences, sub.passage)], per_point // 2, figures
                     )
-                    if text:
+                    if text and self.say(lead):
                         emitted += 1
                         para(f"{numerals.level_marker(2, emitted)}{lead}。{text}", more, "heading", 2)
             numbers_used = len(points)
@@ -721,7 +429,7 @@ class Composer:
         elif spec.form == "topics":
             if lead_text:
                 body, cited = self._sentences(
-                    self._rank(same_role, item.heading + self.request.topic)[:3], per_point, figures
+                    self._rank(same_role, item.heading + self.request.topic)[:FILL_UNITS], per_point, figures
                 )
                 para(lead_text + body, cited)
             if points and (item.points or not lead_text):
@@ -740,7 +448,7 @@ class Composer:
                     if spec.role == "background"
                     else ""
                 )
-                body, cited = self._sentences(ranked[:3], max(100, budget - len(own)), figures)
+                body, cited = self._sentences(ranked[:FILL_UNITS], max(100, budget - len(own)), figures)
                 if spec.role == "background" and not own or not body:
                     body += missing()
                 para(own + body, cited)
@@ -752,5 +460,37 @@ class Composer:
                         para(text, cited, "heading", 2)
                     else:
                         para(f"{numerals.item_marker(n + 1)}{strip_end(point)}。{body}", cited)
+        self._trim_copies(paragraphs)
         chunk_ids = sorted({book.sources[n - 1].chunk_id for p in paragraphs for n in p.sources})
         return ComposedSection(paragraphs, chunk_ids, numbers_used)
+
+    def _trim_copies(self, paragraphs: list[DraftParagraph]) -> None:
+        """The last line of defence for the copy ceiling: generated numbering, formulas and leads can line
+        up with a source's own (一是…二是…), so the section's text is compared with every passage drawn on
+        and a body sentence inside a stretch longer than ``COPY_LIMIT`` is dropped until none is left."""
+        for _ in range(12):
+            pieces: list[tuple[int, int, int, str]] = []  # (paragraph, start, end, sentence) in ``plain``
+            plain = ""
+            for index, paragraph in enumerate(paragraphs):
+                for sentence in split_sentences(paragraph.text):
+                    key = re.sub(r"\s", "", sentence)
+                    pieces.append((index, len(plain), len(plain) + len(key), sentence))
+                    plain += key
+            span = max(
+                (metrics.longest_common_span(plain, text) for text in self._seen.values()),
+                key=len,
+                default="",
+            )
+            if len(span) <= COPY_LIMIT:
+                return
+            start = plain.find(span)
+            middle = start + len(span) // 2
+            inside = [p for p in pieces if p[1] >= start and p[2] <= start + len(span)]
+            removable = [p for p in inside if not _LEADING_MARK_RE.search(p[3])]  # keep numbered leads
+            if not removable:
+                return
+
+            index, _, _, sentence = min(
+                removable, key=lambda p: (_orphans(pieces, p), abs((p[1] + p[2]) // 2 - middle))
+            )
+            paragraphs[index].text = paragraphs[index].text.replace(sentence, "", 1)

@@ -19,7 +19,8 @@ from dataclasses import replace
 from typing import Any
 
 from . import numerals
-from .composer import _HEADING_RE, Adapter, Composer, SourceBook, split_sentences, strip_end
+from .adapt import Adapter
+from .composer import _HEADING_RE, KIN_ROLES, Composer, SourceBook, split_sentences, strip_end
 from .doctypes import DocType, SectionSpec, get_doctype
 from .errors import BackendError, InputError, UserError
 from .prompts import get_prompt, render, render_string
@@ -127,11 +128,13 @@ def _merge(*lists: list[Passage], limit: int) -> list[Passage]:
 
 
 def retrieve(retriever: Any, query: str, doc_type: str, role: str, k: int = 6) -> list[Passage]:
-    """Same type and role first, then the same role in other types, then anything close."""
+    """Same type and role first, then the same role in other types (a small corpus runs out of same-type
+    passages long before a section is full), then anything close."""
     same = retriever.search(query, doc_type=doc_type, role=role, k=k)
-    other = retriever.search(query, role=role, k=k) if len(same) < k else []
+    other = retriever.search(query, role=role, k=k)
+    kin = [p for r in KIN_ROLES.get(role, ()) for p in retriever.search(query, role=r, k=k // 2)]
     loose = retriever.search(query, k=k // 2) if len(same) + len(other) < k // 2 else []
-    return _merge(same, other, loose, limit=k * 2)
+    return _merge(same, other, kin, loose, limit=k * 2)
 
 
 def section_passages(
@@ -209,18 +212,10 @@ class _LLMSectionWriter:
         return [self.system.ref(), self.section.ref()]
 
     def guard(self, text: str) -> str:
-        """The faithfulness guard on generated text: unsupported figures become 【待补】, sentences with
-        redaction marks or names the request does not carry are dropped, other units' names replaced."""
-        out = []
-        for sentence in split_sentences(text):
-            adapted = self.adapter.adapt(sentence, figures="mark-all")
-            if adapted is None:
-                self.changed += 1
-                continue
-            if adapted != sentence and not adapted.startswith(sentence):
-                self.changed += 1
-            out.append(adapted)
-        return "".join(out)
+        """The faithfulness guard (``adapt``) on generated text, sentence by sentence."""
+        guarded, changed = self.adapter.guard(split_sentences(text))
+        self.changed += changed
+        return guarded
 
     def write(
         self,
@@ -440,7 +435,16 @@ class _Run:
             self.emit("section_delta", {"key": item.key, "text": _section_text(paragraphs), "whole": True})
         heading = next((p.text for p in paragraphs if p.kind == "heading" and p.level == 1), "")
         section = DraftSection(item.key, item.role, heading, _section_text(paragraphs), [], 1, paragraphs)
-        self.emit("section_done", {"key": item.key, "heading": heading, "text": section.text})
+        retrieved = _merge(passages, *per_point.values(), limit=99)
+        self.emit(
+            "section_done",
+            {
+                "key": item.key,
+                "heading": heading,
+                "text": section.text,
+                "passages": [p.to_dict() for p in retrieved],  # retrieved, cited or not
+            },
+        )
         return section, used
 
 
@@ -514,6 +518,7 @@ def regenerate_section(
     for section in draft.sections:
         for sentence in split_sentences(section.text):
             run.composer.used.add(re.sub(r"\s", "", sentence))
+            run.composer.say(sentence)  # …nor says again what another section says
     old = draft.sections[index]
     if key == "opening":
         new = run.opening()

@@ -91,3 +91,23 @@ class LLMClient:
             raise BackendError(self.scrub(f"大模型服务 {self.settings.llm_base_url} 的输出中途断开"))
         if received == 0:
             raise BackendError(self.scrub(f"大模型服务 {self.settings.llm_base_url} 返回了空内容"))
+
+
+TEST_SYSTEM = "你是连接测试助手。只回答一个字：好。"
+TEST_USER = "连接测试"
+
+
+def test_connection(settings: Settings) -> str:
+    """Send one tiny prompt to the configured endpoint; a Chinese success line naming the model, or a
+    ``BackendError`` with a Chinese reason (never the API key)."""
+    import time
+
+    client = LLMClient(settings)
+    started = time.monotonic()
+    reply = "".join(client.stream(TEST_SYSTEM, TEST_USER)).strip()
+    seconds = time.monotonic() - started
+    shown = client.scrub(reply[:20])
+    return f"连接成功：模型 {settings.llm_model} 在 {seconds:.1f} 秒内回复“{shown}”。"
+
+
+test_connection.__test__ = False  # not a pytest test, despite its name

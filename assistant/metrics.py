@@ -375,41 +375,66 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars_)
 
 
+def line_numbers(line: str, allowed_terms: tuple[str, ...] = ()) -> list[tuple[int, int, str, str]]:
+    """The numbers one line states, as ``(start, end, shown, value)`` sorted by position: ``start:end`` spans
+    the numeral itself in ``line`` (a measure word after it is left out), ``shown`` is the text as written
+    (with its measure word), ``value`` the canonical figure. Numbering markers (``一、`` ``（一）`` ``一是``),
+    ordinals (第一) and the fixed terms in ``allowed_terms`` are not numbers. This is the single definition of
+    "a number in a draft": the numbers check and the drafting guard (``adapt``) both use it."""
+    line = line.translate(_FULLWIDTH)
+    spans = []
+    for pattern in (_L1, _L2, _L3, _L4):
+        m = pattern.match(line)
+        if m:
+            spans.append((0, m.end()))
+            break
+    spans += [(m.start(1), m.end(0)) for m in _ITEM.finditer(line)]
+    for term in allowed_terms:
+        spans += [(m.start(), m.end()) for m in re.finditer(re.escape(term), line)]
+    for pattern in _ORDINAL_PATTERNS:
+        spans += [(m.start(), m.end()) for m in re.finditer(pattern, line)]
+    masked = _mask(line, spans)
+    found: list[tuple[int, int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _CN_PERCENT.finditer(masked):
+        value = cn_to_number(m.group(1).split("点")[0])
+        if value is not None:
+            found.append((m.start(), m.end(), m.group(0), _fmt(value, percent=True)))
+            taken.append(m.span())
+    for m in _ARABIC.finditer(masked):
+        found.append((m.start(), m.end(), m.group(0).strip(), _arabic_value(m.group(1), m.group(2))))
+    for m in _CN_MEASURED.finditer(masked):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        numeral = m.group(1)
+        value = _cn_value(numeral)
+        if value is None or (value == 1 and numeral == "一"):  # 一个、一次: an article, not a figure
+            continue
+        found.append((m.start(1), m.end(1), line[m.start() : m.end()], _fmt(value)))
+    return sorted(found)
+
+
+def request_support(request: DraftRequest | None, extra: list[str] | None = None) -> set[str]:
+    """The canonical numbers a draft may state: those in the request's fields and materials (and ``extra``)."""
+    texts = list(extra or [])
+    if request is not None:
+        texts += [
+            request.topic,
+            request.unit,
+            request.occasion,
+            request.audience,
+            *request.points,
+            *request.materials,
+        ]
+    return number_values("\n".join(texts))
+
+
 def number_mentions(lines: list[str], allowed_terms: tuple[str, ...]) -> list[NumberMention]:
     """Numbers stated in the draft's body lines, with numbering markers, ordinals and fixed terms removed."""
     out: list[NumberMention] = []
     for index, raw in enumerate(lines):
         line = raw.translate(_FULLWIDTH)
-        spans = []
-        for pattern in (_L1, _L2, _L3, _L4):
-            m = pattern.match(line)
-            if m:
-                spans.append((0, m.end()))
-                break
-        spans += [(m.start(1), m.end(0)) for m in _ITEM.finditer(line)]
-        for term in allowed_terms:
-            spans += [(m.start(), m.end()) for m in re.finditer(re.escape(term), line)]
-        for pattern in _ORDINAL_PATTERNS:
-            spans += [(m.start(), m.end()) for m in re.finditer(pattern, line)]
-        masked = _mask(line, spans)
-        found: list[tuple[int, str, str]] = []
-        taken: list[tuple[int, int]] = []
-        for m in _CN_PERCENT.finditer(masked):
-            value = cn_to_number(m.group(1).split("点")[0])
-            if value is not None:
-                found.append((m.start(), m.group(0), _fmt(value, percent=True)))
-                taken.append(m.span())
-        for m in _ARABIC.finditer(masked):
-            found.append((m.start(), m.group(0).strip(), _arabic_value(m.group(1), m.group(2))))
-        for m in _CN_MEASURED.finditer(masked):
-            if any(a <= m.start() < b for a, b in taken):
-                continue
-            numeral = m.group(1)
-            value = _cn_value(numeral)
-            if value is None or (value == 1 and numeral == "一"):  # 一个、一次: an article, not a figure
-                continue
-            found.append((m.start(), line[m.start() : m.end()], _fmt(value)))
-        for start, shown, value in sorted(found):
+        for start, _end, shown, value in line_numbers(line, allowed_terms):
             left = max(line.rfind(c, 0, start) for c in _SENTENCE_END) + 1
             right = min(
                 (i for i in (line.find(c, start) for c in _SENTENCE_END) if i >= 0), default=len(line)
@@ -428,17 +453,18 @@ class _Block:
     title: str
 
 
-def _parse(text: str, doc_type: str) -> ParsedDocument | None:
+def _parse(text: str, doctype: DocType) -> ParsedDocument | None:
     try:
         from . import structure
     except ImportError:
         return None
-    return structure.parse_text(text, doc_type)
+    # the schema itself, not the configured prompts folder: a prompts copy may add a type (eval --prompts)
+    return structure.parse_text(text, doctype.name, types={doctype.name: doctype})
 
 
 def top_blocks(body_text: str, doctype: DocType) -> tuple[list[_Block], str]:
     """The draft's top-level parts with their roles, from the structure parser (or a cue-based fallback)."""
-    parsed = _parse(body_text, doctype.name)
+    parsed = _parse(body_text, doctype)
     if parsed is not None:
         blocks = [_Block(s.role, s.kind, s.title or s.heading) for s in parsed.sections]
         return blocks, "structure"
@@ -843,19 +869,7 @@ def check_numbers(
             f"没有起草要求和材料，无法核对数字来源（正文含 {len(mentions)} 处数字：{shown}）",
             numbers=[m.text for m in mentions],
         )
-    support_text = "\n".join(extra)
-    if request is not None:
-        support_text += "\n".join(
-            [
-                request.topic,
-                request.unit,
-                request.occasion,
-                request.audience,
-                *request.points,
-                *request.materials,
-            ]
-        )
-    supported_values = number_values(support_text)
+    supported_values = request_support(request, extra)
     structure_counts = structural_counts(text.body)
     unsupported = []
     for m in mentions:

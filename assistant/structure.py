@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import doctypes
 from .errors import InputError
@@ -186,8 +187,9 @@ def _keyword_role(text: str, strong_only: bool = False, last: bool = False) -> s
     return best[1] if best else None
 
 
-def _doctypes() -> dict[str, doctypes.DocType]:
-    return doctypes.load_doctypes(load_settings().prompts_dir)
+def _doctypes(prompts_dir: Path | None = None) -> dict[str, doctypes.DocType]:
+    """The type schemas under ``prompts_dir`` (default: the configured prompts folder)."""
+    return doctypes.load_doctypes(Path(prompts_dir) if prompts_dir else load_settings().prompts_dir)
 
 
 def _points_role(doctype: doctypes.DocType | None) -> str:
@@ -224,10 +226,13 @@ def _structural_cues(lines: list[_Line]) -> dict[str, int]:
     return cues
 
 
-def detect_type(text: str, types: dict[str, doctypes.DocType] | None = None) -> tuple[str, float]:
+def detect_type(
+    text: str, types: dict[str, doctypes.DocType] | None = None, prompts_dir: Path | None = None
+) -> tuple[str, float]:
     """The most likely document type of ``text`` and a confidence in 0..1 (0 when nothing matched; the
-    first type by name is returned then). Keyword weights come from each schema's ``detect`` table."""
-    types = types if types is not None else _doctypes()
+    first type by name is returned then). Keyword weights come from each schema's ``detect`` table; the
+    candidates are ``types``, else the schemas under ``prompts_dir``, else the configured prompts folder."""
+    types = types if types is not None else _doctypes(prompts_dir)
     lines = _lines(text)
     norm = "\n".join(line.norm for line in lines)
     cues = _structural_cues(lines)
@@ -460,9 +465,20 @@ class _Builder:
         if cut < len(line.norm):
             self._inline_items(line, cut, section, section.role, level + 1)
 
+    def _schema_role(self, title: str) -> str | None:
+        """The role of a level-1 heading that is one of the type's own section headings (so a type added in
+        a prompts copy needs no keyword list)."""
+        if self.doctype is None:
+            return None
+        clean = title.strip().rstrip("。：:")
+        return next((spec.role for spec in self.doctype.sections if spec.heading == clean), None)
+
     def _heading_role(self, section: Section, parent: Section | None) -> str:
         title = section.title
         if parent is None:
+            named = self._schema_role(title)
+            if named:
+                return named
             if self.doc_type == "speech" and (self.after_opinions or title.startswith("要")):
                 return "requirements"
             return _keyword_role(title) or self.points_role
@@ -574,8 +590,10 @@ class _Builder:
         section.body = self.text[start:end].strip().lstrip("，,、：:；;").strip() if end > start else ""
 
 
-def _resolve_type(doc_type: str | None, text: str, where: str) -> tuple[str, float, dict]:
-    types = _doctypes()
+def _resolve_type(
+    doc_type: str | None, text: str, where: str, types: dict[str, doctypes.DocType] | None = None
+) -> tuple[str, float, dict]:
+    types = types if types is not None else _doctypes()
     if doc_type:
         if doc_type not in types:
             valid = "、".join(f"{t.name}（{t.label}）" for t in types.values())
@@ -585,8 +603,10 @@ def _resolve_type(doc_type: str | None, text: str, where: str) -> tuple[str, flo
     return name, confidence, types
 
 
-def _parse(document: Document, where: str) -> ParsedDocument:
-    doc_type, confidence, types = _resolve_type(document.doc_type, document.text, where)
+def _parse(
+    document: Document, where: str, types: dict[str, doctypes.DocType] | None = None
+) -> ParsedDocument:
+    doc_type, confidence, types = _resolve_type(document.doc_type, document.text, where, types)
     builder = _Builder(document.text, _lines(document.text), doc_type, types.get(doc_type))
     sections = builder.build()
     return ParsedDocument(
@@ -600,21 +620,28 @@ def _parse(document: Document, where: str) -> ParsedDocument:
     )
 
 
-def parse(document: Document) -> ParsedDocument:
-    """The section tree, roles, type and formulas of a loaded document (metadata type wins)."""
-    return _parse(document, f"文档 {document.path or document.doc_id} ")
+def parse(document: Document, prompts_dir: Path | None = None) -> ParsedDocument:
+    """The section tree, roles, type and formulas of a loaded document (metadata type wins). The types are
+    those under ``prompts_dir`` (default: the configured prompts folder)."""
+    return _parse(document, f"文档 {document.path or document.doc_id} ", _doctypes(prompts_dir))
 
 
-def parse_text(text: str, doc_type: str | None = None) -> ParsedDocument:
+def parse_text(
+    text: str,
+    doc_type: str | None = None,
+    prompts_dir: Path | None = None,
+    types: dict[str, doctypes.DocType] | None = None,
+) -> ParsedDocument:
     """Parse any text, e.g. a draft: Markdown heading markers, ``**bold**`` headings and ``[n]`` source
-    marks are tolerated; spans refer to ``text`` as given."""
+    marks are tolerated; spans refer to ``text`` as given. The known types are ``types``, else those under
+    ``prompts_dir`` (a copy of the prompts folder may add types), else the configured prompts folder."""
     lines = _lines(text)
     title = ""
     first = lines[0].norm if lines else ""
     if first and not _number(first) and len(first) <= 40 and not re.search(r"[。！？；：]", first):
         title = lines[0].clean
     document = Document(doc_id="draft", title=title, text=text, doc_type=doc_type)
-    return _parse(document, "草稿")
+    return _parse(document, "草稿", types if types is not None else _doctypes(prompts_dir))
 
 
 def heading_path(parsed: ParsedDocument, target: Section) -> list[Section]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.composer import Adapter, Composer, SourceBook, number_tokens, passage_units, split_sentences
+from assistant.adapt import Adapter, number_tokens
+from assistant.composer import Composer, SourceBook, passage_units, split_sentences
 from assistant.doctypes import get_doctype
 from assistant.records import Chunk, DraftRequest, OutlineItem, Passage
 from assistant.settings import PROJECT_ROOT
@@ -152,3 +153,64 @@ def test_composed_subheadings_follow_the_writers_points_with_real_corpus_sentenc
 
 def test_a_speakers_line_is_not_used_as_the_unit_name():
     assert adapter(unit="局党组书记 张明").adapt("市社会保险事业管理局立足行业特点。") == "我们立足行业特点。"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "今年初，工委组成14个指导组，对市直单位进行全覆盖现场指导。",  # 1480 in the materials is not 14
+        "共发展党员十四名。",
+        "参保率达到百分之九十。",
+        "覆盖率达到96%以上。",
+        "全年完成4.2万人次培训。",
+        "街道辖12个社区，共有党员1480名。",
+        "树牢“四个意识”，落实“三会一课”制度。",
+        "党组织书记是第一责任人。",
+    ],
+)
+def test_the_guard_and_the_numbers_check_agree_on_what_is_an_unsupported_figure(sentence: str):
+    from assistant import metrics
+
+    request = DraftRequest("speech", "基层党组织建设", materials=["街道辖12个社区，共有党员1480名。"])
+    a = Adapter(request, PROMPTS)
+    card = metrics.score_draft(f"标题\n同志们：\n{sentence}", "speech", request, prompts_dir=PROMPTS)
+    flagged_by_check = card.get("numbers").passed is False
+    assert bool(a.unsupported_numbers(sentence)) == flagged_by_check
+    assert (a.adapt(sentence) is None) == flagged_by_check
+    if flagged_by_check:  # a sentence whose one Arabic figure is marked passes the check afterwards
+        marked = a.adapt(sentence, figures="mark-all")
+        card = metrics.score_draft(f"标题\n同志们：\n{marked}", "speech", request, prompts_dir=PROMPTS)
+        assert "【待补：" in marked and card.get("numbers").passed is not False
+
+
+def test_a_placeholder_replaces_the_figure_but_keeps_its_measure_word():
+    a = adapter(materials=["街道辖12个社区，共有党员1480名。"])
+    assert a.adapt("工委组成14个指导组。", figures="mark") == "工委组成【待补：数量】个指导组。"
+    assert a.adapt("受众5000余人次。", figures="mark") == "受众【待补：数量】人次。"
+    assert a.adapt("覆盖率达到96%。", figures="mark") == "覆盖率达到【待补：比例】。"
+    assert a.adapt("共有党员1480名，辖12个社区。") == "共有党员1480名，辖12个社区。"
+
+
+def test_the_guard_on_generated_text_counts_what_it_changed():
+    a = adapter(materials=["全局共有党员86名。"])
+    text, changed = a.guard(["全局共有党员86名。", "共开展12次。", "由某某同志负责。"])
+    assert text == "全局共有党员86名。共开展【待补：数量】次。" and changed == 2
+
+
+def test_a_long_verbatim_stretch_is_cut_below_the_copy_ceiling():
+    from assistant import metrics
+
+    topics = ["组织建设", "思想建设", "作风建设", "纪律建设", "制度建设", "队伍建设", "阵地建设", "文化建设"]
+    body = "".join(
+        f"关于{t}，机关党建工作中需要坚持的一个重要方面是持续用力，内容较长用于测试。" for t in topics
+    )
+    text = "（一）加强组织建设\n" + body
+    doctype = get_doctype("research-report", PROMPTS)
+    request = DraftRequest("research-report", "机关党建")
+    composer = Composer(doctype, request, PROMPTS, SourceBook())
+    p = passage(text, path="三、对策建议 / （一）加强组织建设")
+    item = OutlineItem("measures", "measures", "对策建议", [], "headings")
+    result = composer.compose(item, doctype.section("measures"), [p], {}, 3000, 3)
+    draft = "".join(x.text for x in result.paragraphs)
+    assert len(metrics.longest_common_span(draft.replace("\n", ""), text.replace("\n", ""))) <= 200
+    assert len(draft) > 150  # cut, not emptied

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.drafting import write_draft
 from assistant.errors import BackendError
-from assistant.llm import LLMClient
+from assistant.llm import LLMClient, test_connection
 from assistant.records import DraftRequest
 from assistant.settings import Settings
 from tests.fake_openai import FakeOpenAI
@@ -127,3 +127,19 @@ def test_a_failing_server_falls_back_to_the_composer_from_that_section_on(
     assert KEY in json.dumps(
         [{k.lower(): v for k, v in h.items()}.get("authorization") for h in server.headers]
     )
+
+
+def test_connection_check_names_the_model_and_never_the_key(server: FakeOpenAI, settings: Settings):
+    s = llm_settings(settings, server, timeout=1.0).with_overrides(llm_api_key=KEY)
+    server.replies = ["好", ("status", 401), ("hang", 3), f"好，你的密钥是{KEY}"]
+    message = test_connection(s)
+    assert message.startswith("连接成功") and "fake-model" in message and "好" in message
+    assert len(server.requests) == 1 and len(str(server.requests[0]["messages"])) < 200  # one tiny prompt
+    with pytest.raises(BackendError, match="HTTP 401") as failed:
+        test_connection(s)
+    assert KEY not in str(failed.value)
+    with pytest.raises(BackendError, match="超过 1 秒未响应"):
+        test_connection(s)
+    assert KEY not in test_connection(s)  # an endpoint echoing the key does not leak it either
+    with pytest.raises(BackendError, match="未配置大模型服务"):
+        test_connection(settings)

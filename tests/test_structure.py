@@ -272,3 +272,30 @@ def test_heading_path_helper() -> None:
         "(一)强化领导班子建设,提高党建工作水平",
         "一是明确职责分工,确保党建工作有人抓、有人管",
     ]
+
+
+def test_a_type_added_in_a_prompts_copy_is_parsed_and_detected(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", root)
+    folder = root / "types" / "notice"
+    folder.mkdir()
+    (folder / "schema.yaml").write_text(
+        'name: notice\nlabel: 工作通知\ntitle: "关于做好{{ topic }}的通知"\n'
+        'opening: {pattern: "现将"}\nclosing: {required: false, pattern: "特此通知"}\n'
+        "sections:\n  - {key: tasks, role: measures, heading: 主要任务, form: heading}\n"
+        "  - {key: duties, role: requirements, heading: 工作要求, form: heading}\n"
+        "length: {min: 500, max: 3000}\ndetect: {特此通知: 6, 通知如下: 4}\n",
+        encoding="utf-8",
+    )
+    text = "关于做好机关党建的通知\n现将有关事项通知如下：\n一、主要任务\n规范组织生活。\n二、工作要求\n加强领导。\n特此通知。"
+    with pytest.raises(InputError, match="notice"):
+        structure.parse_text(text, "notice")  # the default prompts folder does not know it
+    parsed = structure.parse_text(text, "notice", prompts_dir=root)
+    assert [(s.title, s.role) for s in parsed.sections if s.kind == "heading"] == [
+        ("主要任务", "measures"),
+        ("工作要求", "requirements"),
+    ]
+    assert structure.detect_type(text, prompts_dir=root)[0] == "notice"
+    assert structure.parse_text(text, prompts_dir=root).doc_type == "notice"
