@@ -25,6 +25,12 @@ class BackendError(UserError):
     exit_code = 3
 
 
+class StorageError(UserError):
+    """The disk under the index failed (full, read-only, no permission); exit code as for an ``OSError``."""
+
+    exit_code = 4
+
+
 def describe_os_error(exc: OSError) -> str:
     """A Chinese one-line description of a failed file operation (disk full, read-only, no permission),
     saying what to do; for the CLI and the web UI, which show it instead of a traceback."""

@@ -14,6 +14,11 @@ those steps leaves chunks in Chroma or files that the manifest does not name: re
 next ingest deletes them. The BM25 index is derived data: rebuilt from the stored tokens at the end of an
 ingest or deletion, and rebuilt in memory by whoever finds it older than the manifest.
 
+Document types: a type comes from the catalog (metadata), a writer's correction (override), or detection.
+A detection weaker than ``MIN_TYPE_CONFIDENCE`` is recorded as ``UNKNOWN_TYPE`` (""), not as the detector's
+best guess: a document with no recognisable structure must not pass for a same-type example in retrieval.
+Such a document is still found by searches without a type filter; ``corpus set-type`` corrects it.
+
 Trade-off: per-document commits cost one small JSON write per document, but an interrupted ingest of a large
 corpus keeps everything it finished, and the next run continues where it stopped (unchanged documents, and
 unchanged chunks of changed documents, are never embedded again).
@@ -54,6 +59,12 @@ LOCK = ".lock"
 
 Progress = Callable[[int, int, str], None]
 
+UNKNOWN_TYPE = ""  # a document whose type was neither given nor detected with confidence
+UNKNOWN_LABEL = "未识别"
+# Below this the detector saw at most one weak cue (one 讲话 = 0.17) or two types tied on one cue each: real
+# documents of every type score 0.5 and more.
+MIN_TYPE_CONFIDENCE = 0.25
+
 
 # ---- files ------------------------------------------------------------------------------------------------
 
@@ -90,12 +101,14 @@ def _write_lock(index_dir: Path) -> Iterator[None]:
 
 
 def chunker_signature(settings: Settings) -> dict[str, Any]:
-    """What decides a document's chunks: a change re-chunks every document on the next ingest."""
+    """What decides a document's chunks and their type: a change re-chunks every document on the next
+    ingest (unchanged chunks keep their stored vectors)."""
     return {
         "chunking": getattr(chunking, "CHUNKER_VERSION", 1),
         "structure": getattr(structure, "PARSER_VERSION", 1),
         "max_tokens": settings.chunk_tokens,
         "overlap_tokens": settings.chunk_overlap_tokens,
+        "min_type_confidence": MIN_TYPE_CONFIDENCE,  # re-types old documents when the rule changes
     }
 
 
@@ -308,7 +321,20 @@ class _Progress:
         if callback is None and sys.stderr.isatty() and total:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc="入库", unit="篇", file=sys.stderr, leave=False)
+            try:
+                size = os.get_terminal_size(sys.stderr.fileno())
+            except (OSError, ValueError):
+                size = os.terminal_size((0, 0))
+            # a terminal that reports no size (``script``, some CI consoles) would get no bar from tqdm
+            self.bar = tqdm(
+                total=total,
+                desc="入库",
+                unit="篇",
+                file=sys.stderr,
+                leave=False,
+                ncols=size.columns or 80,
+                nrows=size.lines or 24,
+            )
 
     def step(self, message: str) -> None:
         self.done += 1
@@ -373,6 +399,9 @@ class _Indexer:
         override = self.manifest.overrides.get(doc_id)
         working = replace(document, doc_type=override) if override else document
         parsed = structure.parse(working)
+        doc_type = parsed.doc_type
+        if not working.doc_type and parsed.type_confidence < MIN_TYPE_CONFIDENCE:
+            doc_type = UNKNOWN_TYPE
         chunks: list[Chunk] = []
         seen: set[str] = set()
         for chunk in chunking.chunk_document(
@@ -381,8 +410,8 @@ class _Indexer:
             if chunk.chunk_id in seen:  # a repeated paragraph under the same heading: keep one copy
                 continue
             seen.add(chunk.chunk_id)
-            if override:
-                chunk = replace(chunk, doc_type=override)
+            if chunk.doc_type != doc_type:
+                chunk = replace(chunk, doc_type=doc_type)
             chunks.append(chunk)
         texts = [passage_text(c) for c in chunks]
         reused = self.store.embeddings([c.chunk_id for c in chunks])
@@ -395,7 +424,7 @@ class _Indexer:
             self.store.upsert(chunks, vectors)
         payload = {
             "document": document.to_dict(),
-            "doc_type": parsed.doc_type,
+            "doc_type": doc_type,
             "sections": _section_summary(parsed),
             "salutation": parsed.salutation,
             "opening": parsed.opening,
@@ -409,7 +438,7 @@ class _Indexer:
             "path": document.path,
             "raw_hash": document.raw_hash,
             "title": document.title,
-            "doc_type": parsed.doc_type,
+            "doc_type": doc_type,
             "type_source": source,
             "type_confidence": round(float(parsed.type_confidence), 3),
             "sections": sum(1 for _ in parsed.walk()),

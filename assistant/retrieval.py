@@ -110,7 +110,7 @@ class Retriever:
         manifest.check_embedder(settings.embedder.strip())  # before loading a model that would not fit
         embedder = get_embedder(settings)
         manifest.check_embedder(embedder.name, embedder.dim)
-        store = open_store(settings, manifest.collection)
+        store = open_store(settings, manifest.collection, read_only=True)
         if manifest.documents and store.count() == 0:
             where = (
                 f"Chroma 服务器 {settings.chroma_url}" if settings.chroma_url else f"{index_dir / 'chroma'}"

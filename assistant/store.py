@@ -8,10 +8,18 @@ and the manifest (not Chroma) records which embedder made the vectors.
 Trade-off: Chroma is used only for what it is good at — storing vectors with metadata and answering
 filtered nearest-neighbour queries. The manifest stays the source of truth for which chunks are live, so a
 chunk written to Chroma by an interrupted ingest is ignored by retrieval and deleted by the next ingest.
+
+Disk failures: SQLite errors inside Chroma (disk full, read-only, cannot open) become a ``StorageError`` that
+says what to do. Chroma has no read-only client (its client writes to the database on start), so a reader of
+a read-only index searches a private temporary copy of ``chroma/``: one copy per process, deleted at exit.
+That costs the size of the vector database once, and lets an index on a read-only share or CD be searched.
 """
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,12 +30,14 @@ from urllib.parse import urlsplit
 import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import InternalError
 
-from .errors import BackendError, InputError
+from .errors import BackendError, InputError, StorageError
 from .records import Chunk
 from .settings import Settings
 
 _CLIENTS: dict[tuple[str, str], Any] = {}
+_COPIES: dict[str, Path] = {}  # read-only chroma folder -> the temporary folder holding its searchable copy
 _CLIENTS_LOCK = threading.Lock()
 WRITE_BATCH = 256
 
@@ -59,12 +69,80 @@ def chroma_path(settings: Settings) -> Path:
     return Path(settings.index_dir) / "chroma"
 
 
-def _client(settings: Settings) -> Any:
+def _sqlite_kind(exc: BaseException) -> str | None:
+    """Which disk failure a Chroma ``InternalError`` reports (SQLite result codes 13, 8, 14), if any."""
+    text = str(exc).lower()
+    if "disk is full" in text or "(code: 13)" in text:
+        return "full"
+    if "readonly" in text or "read-only" in text or "(code: 8)" in text:
+        return "readonly"
+    if "unable to open database" in text or "(code: 14)" in text:
+        return "cannot-open"
+    return None
+
+
+def _explain(exc: BaseException, where: str, index_dir: str) -> StorageError | None:
+    """A Chinese explanation of a disk failure inside Chroma, saying what to do; None for other errors."""
+    kind = _sqlite_kind(exc)
+    if kind == "full":
+        return StorageError(
+            f"磁盘空间不足，{where}无法写入。已入库的内容保持完整：请清理磁盘空间后重新运行同一操作。"
+        )
+    if kind == "readonly":
+        return StorageError(
+            f"索引文件夹 {index_dir} 是只读的，{where}无法写入。入库、删除和更正文种需要可写的索引："
+            "请把该文件夹设为可写，或把它复制到可写的位置后用 --index（或 ASSISTANT_INDEX_DIR）指定。"
+        )
+    if kind == "cannot-open":
+        return StorageError(
+            f"无法打开{where}（{exc}）。请检查索引文件夹 {index_dir} 的权限，"
+            "或运行 python -m assistant ingest --rebuild 重建索引。"
+        )
+    return None
+
+
+def _persistent(path: Path) -> Any:
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+    except Exception:
+        # chromadb caches the system it failed to start under the path; a retry in this process (the web
+        # app after the disk is freed) would get that broken system back, so forget it
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        raise
+
+
+def _searchable_copy(path: Path) -> Any:
+    """A client on a private temporary copy of the read-only Chroma folder ``path``."""
+    folder = Path(tempfile.mkdtemp(prefix="assistant-readonly-index-"))
+    try:
+        shutil.copytree(path, folder / "chroma")
+        client = _persistent(folder / "chroma")
+    except (OSError, InternalError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise StorageError(
+            f"索引文件夹 {path.parent} 是只读的；检索时需要把其中的向量库复制到临时文件夹，但复制失败（{exc}）。"
+            "请把该文件夹设为可写，或把它复制到可写的位置后用 --index（或 ASSISTANT_INDEX_DIR）指定，"
+            "也可以清理临时文件夹所在磁盘（TMPDIR）的空间后重试。"
+        ) from exc
+    atexit.register(shutil.rmtree, folder, True)
+    _COPIES[str(path)] = folder
+    return client
+
+
+def _client(settings: Settings, read_only: bool = False) -> Any:
+    """The cached client for ``settings``. A ``read_only`` caller (search) of an embedded index that cannot
+    be written gets a client on a temporary copy; a writer gets a ``StorageError`` instead."""
     url = settings.chroma_url.strip()
-    key = ("http", url) if url else ("local", str(chroma_path(settings).resolve()))
+    path = chroma_path(settings).resolve()
+    key = ("http", url) if url else ("local", str(path))
+    copy_key = ("copy", str(path))
     with _CLIENTS_LOCK:
         if key in _CLIENTS:
             return _CLIENTS[key]
+        if read_only and copy_key in _CLIENTS:
+            return _CLIENTS[copy_key]
         if url:
             host, port, ssl = _parse_url(url)
             try:
@@ -72,8 +150,17 @@ def _client(settings: Settings) -> Any:
             except (ValueError, httpx.HTTPError, OSError) as exc:
                 raise _unreachable(url, exc) from exc
         else:
-            chroma_path(settings).mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=key[1], settings=_chroma_settings())
+            path.mkdir(parents=True, exist_ok=True)
+            try:
+                client = _persistent(path)
+            except InternalError as exc:
+                if read_only and _sqlite_kind(exc) == "readonly":
+                    _CLIENTS[copy_key] = _searchable_copy(path)
+                    return _CLIENTS[copy_key]
+                explained = _explain(exc, f"向量库（{path}）", str(path.parent))
+                if explained is None:
+                    raise
+                raise explained from exc
         _CLIENTS[key] = client
         return client
 
@@ -91,12 +178,16 @@ def where_filter(
 class ChunkStore:
     """One collection of chunks with their vectors; metadata holds the ``Chunk`` fields."""
 
-    def __init__(self, settings: Settings, collection_name: str) -> None:
+    def __init__(self, settings: Settings, collection_name: str, read_only: bool = False) -> None:
         if len(collection_name) < 3:
             raise ValueError("Chroma collection names need at least 3 characters")
         self.url = settings.chroma_url.strip()
         self.name = collection_name
-        self._client = _client(settings)
+        self._index_dir = str(settings.index_dir)
+        self._where = (
+            f"Chroma 服务器 {self.url} 的数据目录" if self.url else f"向量库（{chroma_path(settings)}）"
+        )
+        self._client = _client(settings, read_only=read_only)
         with self._guard():
             self._collection = self._client.get_or_create_collection(
                 collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
@@ -108,6 +199,11 @@ class ChunkStore:
             yield
         except (httpx.HTTPError, ConnectionError) as exc:
             raise _unreachable(self.url or "（本地）", exc) from exc
+        except InternalError as exc:
+            explained = _explain(exc, self._where, self._index_dir)
+            if explained is None:
+                raise
+            raise explained from exc
         except ValueError as exc:
             if self.url and "connect" in str(exc).lower():
                 raise _unreachable(self.url, exc) from exc
@@ -197,8 +293,9 @@ class ChunkStore:
                     raise
 
 
-def open_store(settings: Settings, collection_name: str) -> ChunkStore:
-    return ChunkStore(settings, collection_name)
+def open_store(settings: Settings, collection_name: str, read_only: bool = False) -> ChunkStore:
+    """The collection ``collection_name``; ``read_only`` callers only search (see ``_client``)."""
+    return ChunkStore(settings, collection_name, read_only=read_only)
 
 
 def drop_local_collections(settings: Settings) -> None:
@@ -217,11 +314,15 @@ def release(settings: Settings) -> None:
     vector index in memory and does not see the other process's writes. No-op for a server."""
     if settings.chroma_url.strip():
         return
-    key = ("local", str(chroma_path(settings).resolve()))
+    path = str(chroma_path(settings).resolve())
     with _CLIENTS_LOCK:
-        client = _CLIENTS.pop(key, None)
-    if client is not None:
-        client.close()
+        clients = [_CLIENTS.pop(("local", path), None), _CLIENTS.pop(("copy", path), None)]
+        copy = _COPIES.pop(path, None)
+    for client in clients:
+        if client is not None:
+            client.close()
+    if copy is not None:
+        shutil.rmtree(copy, ignore_errors=True)
 
 
 def forget_clients() -> None:

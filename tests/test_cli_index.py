@@ -145,6 +145,62 @@ def test_corpus_list_delete_and_set_type(hashing, corpus_copy, tmp_path, capsys)
     assert code == 2 and "corpus list" in err
 
 
+def test_corpus_list_and_search_name_an_unrecognised_type(hashing, corpus_copy, tmp_path, capsys) -> None:
+    index = str(tmp_path / "idx")
+    (corpus_copy / "随笔.txt").write_text("今天上午我们到社区走访了解群众生活情况。" * 5, encoding="utf-8")
+    assert _run(capsys, "ingest", str(corpus_copy), "--index", index)[0] == 0
+    code, out, _ = _run(capsys, "corpus", "list", "--index", index)
+    assert code == 0 and "文种 未识别（识别 0.00）" in out, out
+    assert "有 1 篇文档的文种未识别" in out and "corpus set-type" in out
+    code, out, _ = _run(capsys, "search", "社区走访群众生活", "-k", "1", "--index", index)
+    assert code == 0 and "（未识别｜" in out, out
+    code, out, _ = _run(capsys, "search", "社区走访群众生活", "--type", "duty-report", "--index", index)
+    assert "社区走访" not in out
+
+
+def _ingest_on(tmp_path: Path, corpus: Path, tty: bool) -> tuple[str, str]:
+    """``python -m assistant ingest`` as a user runs it, stderr on a pipe or on a terminal: a pty that
+    reports no size, as under ``script`` or some CI consoles (tqdm draws nothing there unless told one)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from assistant.settings import PROJECT_ROOT
+
+    env = dict(os.environ, ASSISTANT_EMBEDDER="hashing", PYTHONPATH=str(PROJECT_ROOT))
+    argv = [sys.executable, "-m", "assistant", "ingest", str(corpus), "--index", str(tmp_path / f"idx{tty}")]
+    if not tty:
+        done = subprocess.run(argv, capture_output=True, env=env, cwd=PROJECT_ROOT, timeout=120)
+        return done.stdout.decode(), done.stderr.decode()
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=follower, env=env, cwd=PROJECT_ROOT)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed its end of the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        out = proc.stdout.read().decode()
+        proc.wait(timeout=120)
+    finally:
+        os.close(leader)
+    return out, b"".join(chunks).decode(errors="replace")
+
+
+def test_ingest_shows_a_progress_bar_only_on_a_terminal(corpus_copy, tmp_path) -> None:
+    out, err = _ingest_on(tmp_path, corpus_copy, tty=True)
+    assert "新增 5 篇" in out
+    assert "入库:" in err and "/5" in err and "篇/s" in err, err  # tqdm's bar, redrawn in place
+    out, err = _ingest_on(tmp_path, corpus_copy, tty=False)
+    assert "新增 5 篇" in out and "入库:" not in err, err  # no bar noise in logs and pipes
+
+
 @pytest.mark.slow
 def test_seed_search_json_points_into_the_problem_section(seed_settings: Settings, capsys) -> None:
     code, out, err = _run(

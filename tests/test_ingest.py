@@ -249,10 +249,63 @@ def test_delete_document_removes_everything_and_optionally_the_file(hs: Settings
 
 
 def test_progress_callback_reports_each_file(hs: Settings, corpus_copy: Path) -> None:
+    (corpus_copy / "空文件.txt").write_bytes(b"")  # a file that fails still counts as done
     calls: list[tuple[int, int, str]] = []
-    ingest([corpus_copy], hs, progress=lambda done, total, message: calls.append((done, total, message)))
-    assert [c[:2] for c in calls] == [(i, 5) for i in range(1, 6)]
-    assert all(c[2] for c in calls)
+    report = ingest(
+        [corpus_copy], hs, progress=lambda done, total, message: calls.append((done, total, message))
+    )
+    assert len(report.errors) == 1
+    assert [c[:2] for c in calls] == [(i, 6) for i in range(1, 7)]
+    titles = {d["title"] for d in list_documents(hs)}
+    assert {c[2] for c in calls} == titles | {"空文件.txt"}  # each call names its document
+    calls.clear()
+    ingest([corpus_copy], hs, progress=lambda *call: calls.append(call))  # unchanged files are reported too
+    assert [c[:2] for c in calls] == [(i, 6) for i in range(1, 7)]
+
+
+NO_STRUCTURE = (
+    "今天上午我们到社区走访了解群众生活情况大家反映总体不错" * 4 + "\n居民说加装电梯的事情还要再商量。\n"
+)
+
+
+def test_a_document_of_no_recognisable_type_is_recorded_as_unknown(hs: Settings, corpus_copy: Path) -> None:
+    """Not passed off as a duty report (the detector's fallback at confidence 0): excluded from every
+    same-type search, found without a filter and by role, and correctable by the writer."""
+    from assistant.doctypes import load_doctypes
+    from assistant.ui_views import document_rows
+
+    (corpus_copy / "随笔.txt").write_text(NO_STRUCTURE, encoding="utf-8")
+    report = ingest([corpus_copy], hs)
+    (essay,) = [d for d in report.added if d.endswith("随笔")]
+    doc = next(d for d in list_documents(hs) if d["doc_id"] == essay)
+    assert doc["doc_type"] == "" and doc["type_source"] == "detected"
+    assert doc["type_confidence"] < ingest_mod.MIN_TYPE_CONFIDENCE
+    # catalog types are kept whatever the detector thinks
+    assert {d["doc_type"] for d in list_documents(hs) if d["doc_id"] != essay} == set(
+        load_doctypes(hs.prompts_dir)
+    )
+    manifest = Manifest.read(hs.index_dir)
+    ids = set(manifest.documents[essay]["chunk_ids"])
+    assert {c.doc_type for c in open_store(hs, manifest.collection).get(sorted(ids))} == {""}
+
+    retriever = Retriever.open(hs)
+    query = "社区走访群众生活情况"
+    for name in load_doctypes(hs.prompts_dir):
+        assert not ids & {p.chunk.chunk_id for p in retriever.search(query, doc_type=name, k=20)}, name
+        assert not ids & {c.chunk_id for c in retriever.filtered(doc_type=name)}
+    top = retriever.search(query, k=3)
+    assert top[0].chunk.doc_id == essay
+    role = top[0].chunk.role  # drafting's "same role in other types" step still offers it
+    assert top[0].chunk.chunk_id in {p.chunk.chunk_id for p in retriever.search(query, role=role, k=5)}
+    assert "未识别" in document_rows([doc], {})[0][2]  # the 范文库 table
+
+    set_document_type(hs, essay, "speech")
+    assert {p.chunk.doc_id for p in Retriever.open(hs).search(query, doc_type="speech", k=3)} >= {essay}
+    assert ingest([corpus_copy], hs).skipped  # the correction survives the next ingest
+    assert next(d for d in list_documents(hs) if d["doc_id"] == essay)["doc_type"] == "speech"
+    set_document_type(hs, essay, None)
+    assert next(d for d in list_documents(hs) if d["doc_id"] == essay)["doc_type"] == ""
+    _assert_consistent(hs)
 
 
 def test_leftovers_of_an_interrupted_run_are_ignored_then_cleaned(hs: Settings, corpus_copy: Path) -> None:

@@ -6,11 +6,12 @@ import socket
 
 import pytest
 
+from assistant import store as store_mod
 from assistant.embedding import HashingEmbedder
-from assistant.errors import BackendError
+from assistant.errors import BackendError, StorageError
 from assistant.records import Chunk
 from assistant.settings import Settings
-from assistant.store import ChunkStore, open_store, where_filter
+from assistant.store import ChunkStore, open_store, release, where_filter
 
 EMB = HashingEmbedder()
 
@@ -115,3 +116,55 @@ def test_bad_chroma_url_is_an_input_error(tmp_path) -> None:
 
     with pytest.raises(InputError, match="ASSISTANT_CHROMA_URL"):
         open_store(Settings(index_dir=tmp_path / "index", chroma_url="ftp://x"), "chunks-test")
+
+
+# ---- disk failures inside Chroma (the real full / read-only disks are in tests/test_faults.py) ------------
+
+
+def _refuse(monkeypatch: pytest.MonkeyPatch, where, message: str) -> None:
+    """Make Chroma fail to open the database under ``where`` as SQLite does on a bad disk."""
+    from chromadb.errors import InternalError
+
+    real = store_mod.chromadb.PersistentClient
+
+    def client(path: str, **kwargs):
+        if str(path) == str(where.resolve()):
+            raise InternalError(f"error returned from database: {message}")
+        return real(path=path, **kwargs)
+
+    monkeypatch.setattr(store_mod.chromadb, "PersistentClient", client)
+
+
+def test_read_only_index_is_searched_from_a_copy_and_refuses_writes(
+    store: ChunkStore, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(index_dir=tmp_path / "index")
+    release(settings)
+    _refuse(monkeypatch, tmp_path / "index" / "chroma", "(code: 8) attempt to write a readonly database")
+    with pytest.raises(StorageError, match="只读") as info:
+        open_store(settings, "chunks-test")
+    assert "--index" in str(info.value) and info.value.exit_code == 4
+    reader = open_store(settings, "chunks-test", read_only=True)
+    assert reader.count() == 4
+    assert reader.query(EMB.embed_query("三会一课"), 1, where_filter(doc_type="speech"))[0][0] == "b-1"
+    copy = store_mod._COPIES[str((tmp_path / "index" / "chroma").resolve())]
+    assert copy.is_dir() and not copy.is_relative_to(tmp_path)
+    release(settings)
+    assert not copy.exists()  # the temporary copy goes with the client
+
+
+def test_full_disk_inside_chroma_is_a_storage_error(store: ChunkStore, tmp_path, monkeypatch) -> None:
+    from chromadb.errors import InternalError
+
+    def full(**kwargs):
+        raise InternalError("error returned from database: (code: 13) database or disk is full")
+
+    monkeypatch.setattr(store._collection, "upsert", full)
+    with pytest.raises(StorageError, match="磁盘空间不足.*清理磁盘空间"):
+        store.upsert(CHUNKS[:1], EMB.embed_passages([CHUNKS[0].text]))
+    settings = Settings(index_dir=tmp_path / "index")
+    release(settings)
+    _refuse(monkeypatch, tmp_path / "index" / "chroma", "(code: 13) database or disk is full")
+    for read_only in (False, True):  # a copy would not help a reader here: no space to start in
+        with pytest.raises(StorageError, match="磁盘空间不足"):
+            open_store(settings, "chunks-test", read_only=read_only)

@@ -108,7 +108,9 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for rank, p in enumerate(passages, 1):
         c = p.chunk
-        print(f"{rank}. 《{c.title}》（{c.doc_type}｜{c.role}）得分 {p.score:.4f}")
+        print(
+            f"{rank}. 《{c.title}》（{c.doc_type or ingest_mod.UNKNOWN_LABEL}｜{c.role}）得分 {p.score:.4f}"
+        )
         if c.heading_path:
             print(f"   位置：{c.heading_path}")
         text = c.text.replace("\n", " ")
@@ -126,15 +128,23 @@ def run_corpus_list(args: argparse.Namespace, settings: Settings) -> int:
         print("索引中还没有文档。请先运行 python -m assistant ingest")
         return 0
     sources = {"metadata": "目录", "detected": "识别", "override": "更正"}
+    unknown = 0
     for d in documents:
         source = sources.get(d["type_source"], d["type_source"])
         confidence = f" {d['type_confidence']:.2f}" if d["type_source"] == "detected" else ""
+        doc_type = d["doc_type"] or ingest_mod.UNKNOWN_LABEL
+        unknown += not d["doc_type"]
         print(
             f"{d['doc_id']}  {d['title']}\n"
-            f"    文种 {d['doc_type']}（{source}{confidence}）  章节 {d['sections']}  片段 {d['chunks']}  "
+            f"    文种 {doc_type}（{source}{confidence}）  章节 {d['sections']}  片段 {d['chunks']}  "
             f"{Path(d['path']).name}"
         )
     print(f"共 {len(documents)} 篇文档、{sum(d['chunks'] for d in documents)} 个片段。")
+    if unknown:
+        print(
+            f"有 {unknown} 篇文档的文种未识别：按文种检索和起草时不会把它们当作同类范文。"
+            "可运行 python -m assistant corpus set-type 文档编号 文种名 更正。"
+        )
     return 0
 
 
