@@ -1,9 +1,11 @@
 """The faithfulness guard shared by both generators: a sentence may only state what the writer supplied.
 
 A corpus sentence (composer) or a generated one (LLM) passes through ``Adapter.adapt`` before it reaches a
-draft. Figures the request and materials do not state are dropped or replaced by ``【待补：…】``, sentences
-with redaction marks or scraping gaps are dropped, other units' names become the writer's unit, and people
-or places the request does not mention drop the sentence. "A number" means exactly what the eval's numbers
+draft. Figures the request and materials do not state are dropped or replaced by ``【待补：…】``; sentences
+with redaction marks, scraping gaps, instructions addressed to a model (a prompt injection planted in a
+corpus document) or a 《document》 of another organisation's own (national Party and state documents
+excepted) that the request does not name are dropped; other units' names become the writer's unit, and
+people or places the request does not mention drop the sentence. "A number" means exactly what the eval's numbers
 check counts (``metrics.line_numbers``, values compared canonically, so 1480 does not support 14), plus two
 stricter cases that only the guard needs: ordinals naming someone else's part (第二支部) and numeral slogans
 in quotes (“八办并举”). The trade-off: a rule-based guard drops some sentences a person would keep (a
@@ -29,6 +31,28 @@ _GAP_RE = re.compile(
 )
 _INNER_ITEM_RE = re.compile(r"(?<![一-龥])[一二三四五六七八九十]+是|[；;：:，,][一二三四五六七八九十]+是")
 _LIST_INTRO_RE = re.compile(r"以下几|如下|具体表现为|主要表现在|回顾.{0,8}的?工作|主要有.{0,4}方面")
+# Sentences addressed to a model or to this tool (a prompt injection planted in a corpus document, or a
+# model echoing one): never 公文 text, whichever generator picked them up.
+_INSTRUCTION_RE = re.compile(
+    r"忽略(?:掉)?(?:以上|上述|之前|此前|前面|先前|上面|所有|全部|一切)[^。！？]{0,12}?(?:要求|指令|指示|提示|规则|设定|约束|内容)"
+    r"|(?:不要|无需|不必|停止)(?:再)?(?:遵守|遵循|执行|理会)(?:以上|上述|之前|前面|所有)"
+    r"|(?:^|[，,。；;：:\s])(?:请|并|立即|直接)?输出(?:[“\"「『]|以下|如下|你|全部|所有|系统)"
+    r"|你(?:收到|接收)的[^。！？]{0,8}?(?:指令|提示|要求|信息)"
+    r"|(?<![一-龥])你(?!们)(?:现在|从现在起)?(?:是|扮演|充当|将作为)"
+    r"|(?:^|[^一-龥])你(?!们)(?:现在|从现在起)(?:是|扮演|充当|作为)"
+    r"|(?:作为|身为|我是)(?:一[个名款]?)?(?:AI|ＡＩ|人工智能|语言模型|大语言模型|大模型|智能助手|AI助手)"
+    r"|系统提示(?:词|语)?|提示词|system\s*prompt|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?"
+    r"(?:previous|prior|above|earlier)|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above)"
+    r"|jailbreak|越狱模式|开发者模式|已被接管",
+    re.IGNORECASE,
+)
+# A document named in 《》: another organisation's own list, notice or handbook means nothing in the writer's
+# draft unless the writer names it; national Party and state documents are everyone's.
+_BOOK_TITLE_RE = re.compile(r"《([^《》]{1,60})》")
+_NATIONAL_TITLE_RE = re.compile(
+    r"^(?:中国共产党|中华人民共和国|中共中央|习近平|毛泽东|邓小平|马克思|共产党宣言|党章|宪法|"
+    r"关于新形势下党内政治生活的若干准则|党和国家)"
+)
 _QUOTED_RE = re.compile(r"[“\"「]([^”\"」]{1,16})[”\"」]")
 _ORDINAL_RE = re.compile(r"第([零〇一二两三四五六七八九十百千\d]+)")
 _ORG_SUFFIX = r"(?:管理局|事业局|局|厅|工委|党工委|委员会|服务中心|中心|办公室|研究院)"
@@ -129,6 +153,12 @@ _LOCAL_UNIT_MAP = {
     "机关": "机关",
     "党总支": "党总支",
 }
+
+
+def is_instruction(sentence: str) -> bool:
+    """Whether ``sentence`` speaks to a model or the tool (忽略以上要求…, 输出“…”, 你现在是…, 作为AI…,
+    ignore previous instructions) rather than being 公文 prose."""
+    return bool(_INSTRUCTION_RE.search(sentence))
 
 
 def normalize_punctuation(text: str) -> str:
@@ -250,6 +280,15 @@ class Adapter:
             text = re.sub(rf"{sector}(?=[一-龥])", "", text)
         return text
 
+    def foreign_document(self, text: str) -> str | None:
+        """The first 《title》 in ``text`` that is neither a national Party/state document nor named in the
+        request or materials (a source's own 《市直机关…清单》 in another unit's draft), else None."""
+        for match in _BOOK_TITLE_RE.finditer(text):
+            title = match.group(1).strip()
+            if title and title not in self.facts and not _NATIONAL_TITLE_RE.match(title):
+                return title
+        return None
+
     def has_foreign_names(self, text: str) -> bool:
         """Places (jieba's ``ns``) and people (``nr`` followed by a title such as 同志/书记) that the request
         does not mention. jieba tags many plain words ``nr`` (克难, 老同志), hence the title condition."""
@@ -269,7 +308,7 @@ class Adapter:
         place of one unsupported Arabic figure (where figures are expected: 基本情况, achievements),
         "mark-all" replaces every one (generated text, which must not lose the writer's sentence)."""
         text = sentence.strip().strip("　 ")
-        if not text or _REDACTION_RE.search(text) or _GAP_RE.search(text):
+        if not text or _REDACTION_RE.search(text) or _GAP_RE.search(text) or is_instruction(text):
             return None
         generated = figures == "mark-all"
         if not generated and _LIST_INTRO_RE.search(text):
@@ -278,6 +317,8 @@ class Adapter:
             return None  # another sector's slogan (“党建红”引领“社保蓝”) cannot be adapted
         if not generated and text.rstrip(_CLOSERS)[-1:] in "：:":
             return None  # a sentence that introduces a list (…主要有以下几点：) does not stand alone
+        if self.foreign_document(text):
+            return None
         text = normalize_punctuation(self.replace_units(text, own_names))
         if any(s in text for s in SECTORS if s not in self.facts):
             return None

@@ -398,8 +398,11 @@ class Composer:
         if spec.form == "points":
             if lead_text:
                 para(lead_text, [])
+            # one numbering form per section: with （一） sub-headings under each point, a source's 一是…
+            # items are used as plain body sentences (their leads kept, their markers not)
+            items_here = spec.numbering != "subheadings"
             for n, (point, unit) in enumerate(points):
-                body, cited = body_for(point, unit, allow_items=True)
+                body, cited = body_for(point, unit, allow_items=items_here)
                 para(numerals.level_marker(1, next_number + n) + strip_end(point), [], "heading", 1)
                 para(body or missing(), cited)
                 subs = [

@@ -34,6 +34,7 @@ from .records import (
     Passage,
     Source,
 )
+from .request_fields import MAX_LINE_FIELD_CHARS, MAX_TOPIC_CHARS, check_field, check_points, strip_markup
 from .settings import Settings
 
 EventFn = Callable[[str, dict[str, Any]], None]
@@ -58,11 +59,29 @@ def _noop(kind: str, payload: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- outline
-def check_request(request: DraftRequest, settings: Settings) -> DocType:
-    """The request's type, or a Chinese error about what is missing."""
-    doctype = get_doctype(request.doc_type, settings.prompts_dir)
-    if not request.topic or not request.topic.strip():
+def clean_request(request: DraftRequest) -> DraftRequest:
+    """``request`` with HTML and Markdown markup stripped from its text fields (key points left empty are
+    dropped), or a Chinese ``InputError`` when a field is longer than the form allows
+    (``request_fields``: topic, unit, occasion 200 characters each, key points 5,000 together)."""
+    topic = check_field("主题", request.topic, MAX_TOPIC_CHARS)
+    if not topic:
+        if request.topic and request.topic.strip():
+            raise InputError("主题中只有网页或 Markdown 标记，没有文字：请填写主题（--topic）。")
         raise InputError("请填写主题（--topic），例如“机关党支部标准化规范化建设”。")
+    return replace(
+        request,
+        topic=topic,
+        unit=check_field("单位", request.unit, MAX_LINE_FIELD_CHARS),
+        occasion=check_field("场合", request.occasion, MAX_LINE_FIELD_CHARS),
+        audience=check_field("对象", request.audience, MAX_LINE_FIELD_CHARS),
+        points=check_points(list(request.points)),
+    )
+
+
+def check_request(request: DraftRequest, settings: Settings) -> DocType:
+    """The request's type, or a Chinese error about what is missing or too long."""
+    doctype = get_doctype(request.doc_type, settings.prompts_dir)
+    clean_request(request)
     if request.length is not None and request.length <= 0:
         raise InputError("目标字数（--length）应为正整数。")
     return doctype
@@ -78,10 +97,21 @@ def _clean_points(points: list[str]) -> list[str]:
     return out
 
 
+def clean_outline(outline: Outline) -> Outline:
+    """An edited outline with markup stripped from its title, headings and sub-points (the writer edits it
+    as text, so pasted ``**`` or tags would otherwise reach the draft); empty sub-points are dropped."""
+    items = []
+    for item in outline.items:
+        points = [p for p in (strip_markup(p).strip() for p in item.points) if p]
+        items.append(replace(item, heading=strip_markup(item.heading).strip() or item.heading, points=points))
+    return replace(outline, title=strip_markup(outline.title).strip() or outline.title, items=items)
+
+
 def make_outline(request: DraftRequest, settings: Settings) -> Outline:
     """Sections from the type's schema in order; the request's key points become sub-points of the section
     marked ``points_here`` (or of a ``points`` form section, where each point is a level-1 heading)."""
     doctype = check_request(request, settings)
+    request = clean_request(request)
     values = dict(
         topic=request.topic.strip(), unit=request.unit, occasion=request.occasion, audience=request.audience
     )
@@ -149,6 +179,23 @@ def section_passages(
 
 
 # ------------------------------------------------------------------------------------------ LLM sections
+# The prompt fences corpus text and materials as <<<范文[n] … 范文[n]>>> (and <<<材料n … 材料n>>>). Text
+# inside a fence must not be able to close it or open another: runs of angle brackets (ASCII, full-width,
+# guillemets) become one full-width bracket, and a reference label (范文[3]) becomes 范文（3）, so a fence
+# cannot be forged. 《》 book-title marks are single characters and are left alone.
+_FENCE_OPEN_RE = re.compile(r"[<＜‹«〈]{2,}")
+_FENCE_CLOSE_RE = re.compile(r"[>＞›»〉]{2,}")
+_FENCE_LABEL_RE = re.compile(r"(范文)\s*[\[［]\s*(\d+)\s*[\]］]")
+
+
+def fence_safe(text: str) -> str:
+    """``text`` with anything that looks like a prompt fence (``<<<``, ``>>>``, ``范文[n]``)
+    neutralised, so corpus or material text cannot end its block early or forge another."""
+    text = _FENCE_OPEN_RE.sub("＜", text or "")
+    text = _FENCE_CLOSE_RE.sub("＞", text)
+    return _FENCE_LABEL_RE.sub(lambda m: f"{m.group(1)}（{m.group(2)}）", text)
+
+
 def _reference_block(passages: list[Passage]) -> list[dict[str, Any]]:
     from .tokens import count_tokens
 
@@ -162,9 +209,9 @@ def _reference_block(passages: list[Passage]) -> list[dict[str, Any]]:
         refs.append(
             {
                 "number": n,
-                "title": c.title,
-                "heading_path": c.heading_path,
-                "text": c.text,
+                "title": fence_safe(c.title),
+                "heading_path": fence_safe(c.heading_path),
+                "text": fence_safe(c.text),
                 "passage": passage,
             }
         )
@@ -242,7 +289,7 @@ class _LLMSectionWriter:
             form=spec.form,
             numbering=spec.numbering,
             points=item.points,
-            materials=self.request.materials,
+            materials=[fence_safe(m) for m in self.request.materials],
             references=[{k: v for k, v in r.items() if k != "passage"} for r in refs],
             target_chars=budget,
         )
@@ -459,7 +506,8 @@ def write_draft(
     ``retriever`` defaults to the index under ``settings``."""
     emit = on_event or _noop
     doctype = check_request(request, settings)
-    outline = outline or make_outline(request, settings)
+    request = clean_request(request)
+    outline = clean_outline(outline) if outline else make_outline(request, settings)
     emit("outline", outline.to_dict())
     retriever = retriever or open_retriever(settings)
     run = _Run(request, settings, SourceBook(), emit, retriever)
@@ -511,7 +559,7 @@ def regenerate_section(
         keys = "、".join(s.key for s in draft.sections)
         raise InputError(f"草稿中没有“{key}”这一部分，可选：{keys}")
     draft = copy.deepcopy(draft)
-    request = draft.request
+    request = draft.request = clean_request(draft.request)
     book = SourceBook(list(draft.sources))
     retriever = retriever or open_retriever(settings)
     run = _Run(request, settings, book, emit, retriever)

@@ -272,12 +272,20 @@ class DraftTab:
             draft.request,
             outline_data,
             base=draft,
+            retrieved=draft_data.get("retrieved"),
         )
 
     def _stream(
-        self, run, request: DraftRequest | None, outline_data: dict | None, base: Draft | None = None
+        self,
+        run,
+        request: DraftRequest | None,
+        outline_data: dict | None,
+        base: Draft | None = None,
+        retrieved: dict | None = None,
     ):
         view = StreamView()
+        if isinstance(retrieved, dict):  # a regenerated section's list is replaced, the others kept
+            view.passages = {str(k): list(v) for k, v in retrieved.items() if isinstance(v, list)}
         if base is not None:
             view.title = base.title
             for section in base.sections:
@@ -313,7 +321,7 @@ class DraftTab:
             yield {self.status: f"⚠ {exc}"}
             return
         _warn_new(draft.warnings, shown)
-        yield self._finished(draft, outline_data, "草稿已完成。")
+        yield self._finished(draft, outline_data, "草稿已完成。", view.retrieved())
 
     def _checklist(self, draft_or_text: Draft | str, request: DraftRequest | None) -> str:
         if request is None:
@@ -323,16 +331,21 @@ class DraftTab:
             draft_or_text = draft_or_text.replace("*（正在生成…）*", "")
         return checklist_markdown(metrics.score_draft(draft_or_text, doctype, request=request))
 
-    def _finished(self, draft: Draft, outline_data: dict | None, status: str) -> dict:
+    def _finished(
+        self, draft: Draft, outline_data: dict | None, status: str, retrieved: dict | None = None
+    ) -> dict:
+        """The page once a draft is complete. ``retrieved``: the passages retrieved per section (cited or
+        not), kept with the draft's browser copy so the sources panel survives a reload and a rewrite."""
         docx_path, md_path = export_files(draft)
         choices = [(s.heading or s.key, s.key) for s in draft.sections if s.key not in ("opening", "closing")]
-        data = draft.to_dict()
+        retrieved = retrieved if isinstance(retrieved, dict) else {}
+        data = draft.to_dict() | {"retrieved": retrieved}
         update = {
             self.status: status,
             self.draft_md: export.to_markdown(draft),
             self.generator: generator_label(draft),
             self.warnings: warnings_markdown(draft.warnings),
-            self.sources: gr.update(choices=source_choices(draft), value=None),
+            self.sources: gr.update(choices=source_choices(draft, retrieved), value=None),
             self.context: CONTEXT_HINT,
             self.checklist: self._checklist(draft, draft.request),
             self.section: gr.update(choices=choices, value=None),
@@ -372,7 +385,8 @@ class DraftTab:
         if saved.get("draft"):
             try:
                 draft = draft_from_dict(saved["draft"])
-                finished = self._finished(draft, saved.get("outline"), "已恢复上次的草稿。")
+                retrieved = saved["draft"].get("retrieved")
+                finished = self._finished(draft, saved.get("outline"), "已恢复上次的草稿。", retrieved)
             except (TypeError, KeyError, ValueError, UserError):
                 finished = {self.status: "上次的草稿无法恢复（格式已变化），请重新生成。"}
         updates.extend(finished.get(c, keep) for c in self.draft_outputs[:-1])

@@ -16,15 +16,25 @@ from typing import Any
 
 from .records import Draft, Outline
 
+# what the sources panel keeps of a retrieved passage (the text is fetched on click, not stored per draft)
+PASSAGE_KEYS = ("chunk_id", "doc_id", "title", "heading_path", "role")
+
+
+def retrieved_entry(passage: dict[str, Any]) -> dict[str, Any]:
+    """The part of a ``section_done`` passage (``Passage.to_dict()``) the sources panel needs."""
+    return {k: passage.get(k, "") for k in PASSAGE_KEYS}
+
 
 @dataclass
 class StreamView:
-    """What the page shows while a draft streams in."""
+    """What the page shows while a draft streams in, and every passage retrieved per section (cited or not:
+    ``section_done`` carries them) for the sources panel."""
 
     title: str = ""
     order: list[str] = field(default_factory=list)
     text: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    passages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def apply(self, kind: str, payload: Any) -> None:
         data = (
@@ -49,10 +59,20 @@ class StreamView:
             if key not in self.text:
                 self.order.append(key)
             self.text[key] = str(data.get("text", self.text.get(key, "")))
+            if isinstance(data.get("passages"), list):  # a regenerated section replaces its own list
+                self.passages[key] = [
+                    retrieved_entry(p) for p in data["passages"] if isinstance(p, dict) and p.get("chunk_id")
+                ]
         elif kind == "warning":
             message = data.get("text") or data.get("message")
             if message:
                 self.warnings.append(str(message))
+
+    def retrieved(self) -> dict[str, list[dict[str, Any]]]:
+        """Retrieved passages per section key, in section order."""
+        keys = [k for k in self.order if k in self.passages]
+        keys += [k for k in self.passages if k not in keys]
+        return {k: self.passages[k] for k in keys}
 
     def markdown(self) -> str:
         body = "\n".join(self.text[k] for k in self.order)

@@ -26,6 +26,13 @@ from .records import (
     OutlineItem,
     Source,
 )
+from .request_fields import (  # noqa: F401  (re-exported: the form's limits are drafting's)
+    MAX_LINE_FIELD_CHARS,
+    MAX_POINTS_CHARS,
+    MAX_TOPIC_CHARS,
+    check_field,
+    strip_markup,
+)
 from .settings import Settings
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".docx")
@@ -45,17 +52,6 @@ ROLE_LABELS = {
 
 _TAG = re.compile(r"\s*[\[［]\s*([A-Za-z][\w-]*)\s*[\]］]\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*·•]|\d+[.、]|[（(]\d+[)）])\s*")
-# Markup a writer pastes from a web page or a Markdown note: it is not part of the 公文 text, and left in it
-# would reach the Word file as literal ``<b>`` or ``**``.
-_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->", re.DOTALL)
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_MARK = re.compile(r"\*\*|__|~~|`+|^\s*#{1,6}\s+|^\s*>\s*", re.MULTILINE)
-# Request field sizes. A topic is a title-length line; anything longer is almost always a paste into the
-# wrong box, and would become a title hundreds of characters long and a retrieval query nothing matches.
-MAX_TOPIC_CHARS = 200
-MAX_LINE_FIELD_CHARS = 200  # unit, occasion
-MAX_POINTS_CHARS = 5000
 
 
 class LiveSettings:
@@ -76,15 +72,6 @@ class LiveSettings:
 
 
 # ---- request form ------------------------------------------------------------------------------------
-
-
-def strip_markup(text: str | None) -> str:
-    """``text`` without HTML tags (script/style elements dropped whole), Markdown emphasis, heading and
-    quote markers, or link syntax (the link text is kept)."""
-    text = _SCRIPT.sub("", text or "")
-    text = _HTML_TAG.sub("", text)
-    text = _MD_LINK.sub(r"\1", text)
-    return _MD_MARK.sub("", text)
 
 
 def split_points(text: str | None) -> list[str]:
@@ -120,26 +107,20 @@ def build_request(
     missing = missing_fields(doc_type, topic)
     if missing:
         raise InputError(f"请先填写：{'、'.join(missing)}。")
-    topic = strip_markup(topic).strip()
+    topic = check_field("主题", topic, MAX_TOPIC_CHARS)
     if not topic:
         raise InputError("主题中只有网页或 Markdown 标记，没有文字：请填写主题。")
-    for label, value, limit in (
-        ("主题", topic, MAX_TOPIC_CHARS),
-        ("单位", unit or "", MAX_LINE_FIELD_CHARS),
-        ("场合", occasion or "", MAX_LINE_FIELD_CHARS),
-        ("要点", points or "", MAX_POINTS_CHARS),
-    ):
-        if len(value.strip()) > limit:
-            hint = "详细内容请写在“要点”中" if label != "要点" else "请只写要点，长篇材料请作为参考材料上传"
-            raise InputError(f"{label}过长（{len(value.strip())} 字），请控制在 {limit} 字以内；{hint}。")
+    unit = check_field("单位", unit, MAX_LINE_FIELD_CHARS)
+    occasion = check_field("场合", occasion, MAX_LINE_FIELD_CHARS)
+    points = check_field("要点", points, MAX_POINTS_CHARS)
     target = int(length) if length else None
     if target is not None and target <= 0:
         raise InputError("目标字数应为正整数，或留空使用该文种的常规篇幅。")
     return DraftRequest(
         doc_type=doc_type.strip(),
         topic=topic,
-        unit=strip_markup(unit).strip(),
-        occasion=strip_markup(occasion).strip(),
+        unit=unit,
+        occasion=occasion,
         points=split_points(points),
         materials=list(materials or []),
         length=target,
@@ -269,15 +250,32 @@ def used_chunk_ids(draft: Draft) -> set[str]:
     return used
 
 
-def source_choices(draft: Draft) -> list[tuple[str, str]]:
-    """(label, chunk_id) per source, used ones first marked ✔, for a clickable list."""
+def source_choices(
+    draft: Draft, retrieved: dict[str, list[dict[str, Any]]] | list[dict[str, Any]] | None = None
+) -> list[tuple[str, str]]:
+    """(label, chunk_id) per source for a clickable list: the draft's numbered sources first, the cited
+    ones marked ✔, then every other passage retrieved for the draft (``retrieved``: per section key, or a
+    flat list, of ``Passage.to_dict()``-like dicts) marked ○ 未引用; one entry per chunk."""
     used = used_chunk_ids(draft)
     out = []
+    seen: set[str] = set()
     for source in draft.sources:
         mark = "✔ 已引用" if source.chunk_id in used else "○ 未引用"
         role = ROLE_LABELS.get(source.role, source.role)
         path = source.heading_path or "（正文）"
         out.append((f"[{source.number}] {mark}｜{source.title}｜{path}｜{role}", source.chunk_id))
+        seen.add(source.chunk_id)
+    groups = list(retrieved.values()) if isinstance(retrieved, dict) else [retrieved or []]
+    for passages in groups:
+        for passage in passages or []:
+            chunk_id = str(passage.get("chunk_id") or "")
+            if not chunk_id or chunk_id in seen:
+                continue
+            seen.add(chunk_id)
+            mark = "✔ 已引用" if chunk_id in used else "○ 未引用"
+            role = ROLE_LABELS.get(str(passage.get("role") or ""), str(passage.get("role") or ""))
+            path = passage.get("heading_path") or "（正文）"
+            out.append((f"{mark}｜{passage.get('title') or ''}｜{path}｜{role}", chunk_id))
     return out
 
 

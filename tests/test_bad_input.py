@@ -338,24 +338,9 @@ def _check_draft(expected: str, text: str, draft: str, error: str) -> None:
     assert not any(mark in body for mark in MARKUP), [m for m in MARKUP if m in body]
 
 
-CLI_BUGS = {
-    "topic-100k": "drafting.check_request accepts a 100,000-character topic (32 s, a 2 MB draft with a "
-    "100,000-character title) instead of refusing it with a Chinese message",
-    "points-html": "drafting keeps HTML tags of key points: the heading reads “一、<script>…”",
-    "points-markdown": "drafting keeps Markdown markers of key points (“**抓好**”) in the draft text",
-}
-
-
 @pytest.mark.parametrize(
     ("doc_type", "topic", "points", "expected", "text"),
-    [
-        pytest.param(
-            *row[1:],
-            id=f"cli-draft-{row[0]}",
-            marks=[pytest.mark.xfail(strict=True, reason=CLI_BUGS[row[0]])] if row[0] in CLI_BUGS else [],
-        )
-        for row in DRAFT_ROWS
-    ],
+    [pytest.param(*row[1:], id=f"cli-draft-{row[0]}") for row in DRAFT_ROWS],
 )
 def test_cli_draft(
     doc_type: str, topic: str, points: list[str], expected: str, text: str, hs: Settings, capsys
