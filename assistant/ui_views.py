@@ -371,7 +371,9 @@ def document_rows(documents: list[dict[str, Any]], labels: dict[str, str]) -> li
         doc_type = doc.get("doc_type") or ""
         label = labels.get(doc_type, doc_type or "未识别")
         confidence = doc.get("type_confidence")
-        if isinstance(confidence, int | float) and confidence < 1:
+        if not doc_type:
+            label = "未识别（请在下方更正文种）"
+        elif isinstance(confidence, int | float) and confidence < 1:
             label = f"{label}（自动识别 {confidence:.0%}）"
         rows.append(
             [
