@@ -122,7 +122,9 @@ def load_doctype(path: Path) -> DocType:
         if spec.form not in FORMS:
             raise _bad(path, f"章节 {spec.key} 的 form “{spec.form}”无效，可选：{'、'.join(FORMS)}")
         if spec.numbering not in NUMBERINGS:
-            raise _bad(path, f"章节 {spec.key} 的 numbering “{spec.numbering}”无效，可选：{'、'.join(NUMBERINGS)}")
+            raise _bad(
+                path, f"章节 {spec.key} 的 numbering “{spec.numbering}”无效，可选：{'、'.join(NUMBERINGS)}"
+            )
         sections.append(spec)
     if not sections:
         raise _bad(path, "至少需要一个章节")

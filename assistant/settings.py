@@ -94,7 +94,9 @@ def load_settings(**overrides: Any) -> Settings:
             raise InputError(f"设置文件 {path} 无法读取：{exc}。请检查其 TOML 格式。") from exc
         for key, value in data.items():
             if key in SECRET_FIELDS:
-                raise InputError(f"设置文件 {path} 中不能写入密钥 {key}，请改用环境变量 ASSISTANT_{key.upper()}。")
+                raise InputError(
+                    f"设置文件 {path} 中不能写入密钥 {key}，请改用环境变量 ASSISTANT_{key.upper()}。"
+                )
             values[key] = _coerce(key, value)
     for name in _FIELD_TYPES:
         env = os.environ.get(f"ASSISTANT_{name.upper()}")
