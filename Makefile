@@ -23,5 +23,5 @@ lint: setup
 	.venv/bin/ruff format --check .
 
 test: lint
-	$(PY) -m pytest -q
 	$(PY) -m assistant eval --compare evals/baseline --html out/eval-report.html
+	$(PY) -m pytest -q
