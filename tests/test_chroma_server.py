@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from servers import free_port, start_chroma, stop
 
 from assistant.cli import main
 from assistant.errors import BackendError
@@ -21,61 +17,15 @@ from assistant.settings import load_settings
 
 pytestmark = pytest.mark.server
 
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture
 def chroma_server(tmp_path: Path):
-    if not CHROMA.exists():
-        pytest.fail(f"chroma CLI not found at {CHROMA}")
-    port = _free_port()
-    log = open(tmp_path / "chroma.log", "wb")  # noqa: SIM115 - held open for the server's lifetime
-    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
-    proc = subprocess.Popen(
-        [
-            str(CHROMA),
-            "run",
-            "--path",
-            str(tmp_path / "server-data"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    proc = start_chroma(tmp_path / "server-data", port, tmp_path / "chroma.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"chroma run did not start: {(tmp_path / 'chroma.log').read_text(errors='replace')}"
-                )
-            time.sleep(0.2)
-        yield url, proc
+        yield f"http://127.0.0.1:{port}", proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+        stop(proc)
 
 
 def test_ingest_and_search_through_a_chroma_server(

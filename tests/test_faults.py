@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -19,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fake_openai import FakeOpenAI
+from servers import free_port, start_chroma, stop
 
 from assistant import drafting
 from assistant.cli import main
@@ -51,12 +50,6 @@ def hs(_hash_index: Path, tmp_path: Path) -> Settings:
     index = tmp_path / "index"
     shutil.copytree(_hash_index, index)
     return Settings(index_dir=index, embedder="hashing", corpus_dir=tmp_path / "corpus")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ---- the LLM endpoint ----------------------------------------------------------------------------------
@@ -113,7 +106,7 @@ def test_llm_fault_falls_back_to_the_composer_with_a_notice(reply: Any, notice: 
     with BrokenJsonFake() as fake:
         base_url = fake.base_url
         if reply is None:  # nothing listens on this port
-            base_url = f"http://127.0.0.1:{_free_port()}/v1"
+            base_url = f"http://127.0.0.1:{free_port()}/v1"
         else:
             fake.replies = [reply]
         settings = hs.with_overrides(llm_base_url=base_url, llm_model="fake-model", llm_timeout=1.5)
@@ -170,38 +163,6 @@ def test_llm_fault_reaches_the_page_and_the_request_is_kept_in_the_browser(hs: S
 
 # ---- the Chroma server ---------------------------------------------------------------------------------
 
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def _start_chroma(data: Path, port: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ, ANONYMIZED_TELEMETRY="False"),
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"chroma run did not start: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 @pytest.mark.server
 def test_chroma_server_going_away_gives_a_clear_error_then_recovers(
@@ -214,14 +175,14 @@ def test_chroma_server_going_away_gives_a_clear_error_then_recovers(
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    port, data, log = _free_port(), tmp_path / "chroma-data", tmp_path / "chroma.log"
+    port, data, log = free_port(), tmp_path / "chroma-data", tmp_path / "chroma.log"
     settings = Settings(
         index_dir=tmp_path / "index",
         embedder="hashing",
         chroma_url=f"http://127.0.0.1:{port}",
         corpus_dir=corpus_copy,
     )
-    proc = _start_chroma(data, port, log)
+    proc = start_chroma(data, port, log)
     try:
         ingest([corpus_copy], settings)
         assert Retriever.open(settings).search("一岗双责", k=3)
@@ -229,7 +190,7 @@ def test_chroma_server_going_away_gives_a_clear_error_then_recovers(
             client = Client(url, verbose=False, download_files=False)
             assert "履职情况" in client.predict("duty-report", "机关党建", "", "", api_name="/draft")
 
-            _stop(proc)
+            stop(proc)
             with pytest.raises(BackendError) as info:
                 Retriever.open(settings).search("一岗双责", k=3)
             assert f"127.0.0.1:{port}" in str(info.value) and "chroma run" in str(info.value)
@@ -237,12 +198,12 @@ def test_chroma_server_going_away_gives_a_clear_error_then_recovers(
                 client.predict("duty-report", "机关党建", "", "", api_name="/draft")
             assert "Chroma" in str(api_error.value) or "chroma" in str(api_error.value), api_error.value
 
-            proc = _start_chroma(data, port, log)
+            proc = start_chroma(data, port, log)
             hits = Retriever.open(settings).search("一岗双责", k=3)
             assert hits and "一岗双责" in hits[0].chunk.text
             assert "履职情况" in client.predict("duty-report", "机关党建", "", "", api_name="/draft")
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 # ---- the disk under the index ----------------------------------------------------------------------------
