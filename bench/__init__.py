@@ -1,0 +1,1 @@
+"""Benchmarks (retrieval quality, ingest throughput, search and draft latency); see bench/README.md."""
