@@ -10,6 +10,7 @@ strict and a test compares each file's declared variables with the ones its body
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -126,6 +127,15 @@ def used_variables(prompt: Prompt) -> set[str]:
     return set(jinja2.meta.find_undeclared_variables(_ENV.parse(prompt.body)))
 
 
+def _mend_seams(text: str) -> str:
+    """Join seams a template makes with a writer's words: "做好{{ topic }}工作" with a topic that already
+    ends in 工作 would read "抓基层党建工作工作"."""
+    return _DOUBLED.sub(r"\1", text)
+
+
+_DOUBLED = re.compile(r"(工作|建设|会议)\1+")
+
+
 def render(prompt: Prompt, **values: Any) -> str:
     """Render with exactly the declared variables; a missing or unexpected one is an error naming the file."""
     missing = [v for v in prompt.variables if v not in values]
@@ -133,7 +143,7 @@ def render(prompt: Prompt, **values: Any) -> str:
         raise _bad(Path(prompt.path), f"渲染时缺少变量 {', '.join(missing)}")
     try:
         template = _ENV.from_string(prompt.body)
-        return template.render(**{k: values[k] for k in prompt.variables}).strip()
+        return _mend_seams(template.render(**{k: values[k] for k in prompt.variables}).strip())
     except jinja2.UndefinedError as exc:
         raise _bad(Path(prompt.path), f"正文使用了未声明的变量（{exc.message}）") from exc
     except jinja2.TemplateError as exc:
@@ -143,7 +153,7 @@ def render(prompt: Prompt, **values: Any) -> str:
 def render_string(pattern: str, **values: Any) -> str:
     """Render a one-line pattern from a schema (e.g. its ``title``) strictly."""
     try:
-        return _ENV.from_string(pattern).render(**values).strip()
+        return _mend_seams(_ENV.from_string(pattern).render(**values).strip())
     except jinja2.TemplateError as exc:
         raise InputError(f"模板“{pattern}”渲染失败：{exc}") from exc
 

@@ -39,6 +39,14 @@ def test_every_prompt_renders_with_plain_values(path: Path):
     assert "{{" not in text and "{%" not in text
 
 
+@pytest.mark.parametrize("doc_type", ["speech", "research-report"])
+def test_a_topic_ending_in_gongzuo_does_not_read_gongzuo_gongzuo(doc_type: str):
+    prompt = get_prompt(PROMPTS, "closing", doc_type)
+    values = {v: "" for v in prompt.variables} | {"topic": "抓基层党建工作"}
+    text = render(prompt, **values)
+    assert "抓基层党建工作" in text and "工作工作" not in text
+
+
 def test_render_refuses_a_missing_variable():
     prompt = get_prompt(PROMPTS, "opening", "research-report")
     with pytest.raises(InputError, match="缺少变量"):
