@@ -9,19 +9,22 @@ The index folder holds:
   chroma/                  the embedded Chroma database (absent when ASSISTANT_CHROMA_URL names a server)
 
 Crash safety: the manifest is the only source of truth and is replaced atomically (tmp + os.replace), once
-per document, after that document's chunks are in Chroma and its document file is written. A crash between
-those steps leaves chunks in Chroma or files that the manifest does not name: retrieval ignores them and the
-next ingest deletes them. The BM25 index is derived data: rebuilt from the stored tokens at the end of an
-ingest or deletion, and rebuilt in memory by whoever finds it older than the manifest.
+per group of documents, after the group's chunks are in Chroma and its document files are written. A crash
+between those steps leaves chunks in Chroma or files that the manifest does not name: retrieval ignores them
+and the next ingest reuses the vectors of those it re-creates and deletes the rest. The BM25 index is
+derived data: rebuilt from the stored tokens at the end of an ingest or deletion, and rebuilt in memory by
+whoever finds it older than the manifest.
 
 Document types: a type comes from the catalog (metadata), a writer's correction (override), or detection.
 A detection weaker than ``MIN_TYPE_CONFIDENCE`` is recorded as ``UNKNOWN_TYPE`` (""), not as the detector's
 best guess: a document with no recognisable structure must not pass for a same-type example in retrieval.
 Such a document is still found by searches without a type filter; ``corpus set-type`` corrects it.
 
-Trade-off: per-document commits cost one small JSON write per document, but an interrupted ingest of a large
-corpus keeps everything it finished, and the next run continues where it stopped (unchanged documents, and
-unchanged chunks of changed documents, are never embedded again).
+Trade-off: documents are committed in groups of about ``GROUP_CHUNKS`` chunks: one embedder pass, one Chroma
+write and one manifest write per group instead of per document (per-document Chroma calls and manifest
+rewrites cost more than the embedding of a small document's chunks). An interrupted ingest loses at most the
+group in flight (its vectors already in Chroma are reused by the next run, which continues where the last
+one stopped: unchanged documents, and unchanged chunks of changed documents, are never embedded again).
 """
 
 from __future__ import annotations
@@ -39,12 +42,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 from . import chunking, loaders, structure
 from .doctypes import get_doctype
-from .embedding import Embedder, get_embedder
+from .embedding import BATCH_SIZE, Embedder, get_embedder
 from .errors import IndexMismatchError, IndexMissingError, InputError, UserError
 from .keyword import KeywordIndex, remember, tokenize
 from .records import Chunk, Document, ParsedDocument
@@ -64,6 +68,13 @@ UNKNOWN_LABEL = "未识别"
 # Below this the detector saw at most one weak cue (one 讲话 = 0.17) or two types tied on one cue each: real
 # documents of every type score 0.5 and more.
 MIN_TYPE_CONFIDENCE = 0.25
+
+# Pending chunks (across documents) embedded, written to Chroma and committed to the manifest together; the
+# store writes at most 256 per call, so a group is one Chroma call.
+GROUP_CHUNKS = 256
+# Fresh passages per embedder call inside a group, a multiple of the embedder's batch: small enough that
+# progress is reported every few seconds, large enough that no batch is cut short between documents.
+EMBED_SLICE = 2 * BATCH_SIZE
 
 
 # ---- files ------------------------------------------------------------------------------------------------
@@ -349,6 +360,18 @@ class _Progress:
             self.bar.close()
 
 
+@dataclass
+class _Prepared:
+    """A parsed and chunked document waiting in a group for its embedding, Chroma write and commit."""
+
+    document: Document
+    parsed: ParsedDocument
+    doc_type: str
+    override: bool
+    chunks: list[Chunk]
+    texts: list[str]
+
+
 class _Indexer:
     """Writes documents into one index folder; every public step leaves the manifest consistent."""
 
@@ -395,8 +418,11 @@ class _Indexer:
 
     def index(self, document: Document) -> tuple[int, int]:
         """(Re)index one document and commit it to the manifest. Returns (chunks written, embedded)."""
-        doc_id = document.doc_id
-        override = self.manifest.overrides.get(doc_id)
+        return self.commit([self.prepare(document)])[0]
+
+    def prepare(self, document: Document) -> _Prepared:
+        """Parse and chunk a document (nothing is written). Raises InputError when the parser refuses it."""
+        override = self.manifest.overrides.get(document.doc_id)
         working = replace(document, doc_type=override) if override else document
         parsed = structure.parse(working)
         doc_type = parsed.doc_type
@@ -414,48 +440,81 @@ class _Indexer:
                 chunk = replace(chunk, doc_type=doc_type)
             chunks.append(chunk)
         texts = [passage_text(c) for c in chunks]
+        return _Prepared(document, parsed, doc_type, bool(override), chunks, texts)
+
+    def commit(
+        self, group: list[_Prepared], ready: Callable[[_Prepared], None] | None = None
+    ) -> list[tuple[int, int]]:
+        """Embed, store and commit prepared documents with one manifest write, after all their chunks are
+        in Chroma. ``ready`` is called per document, in order, once its vectors are known. Returns
+        (chunks written, embedded) per document."""
+        chunks = [c for item in group for c in item.chunks]
+        texts = [t for item in group for t in item.texts]
         reused = self.store.embeddings([c.chunk_id for c in chunks])
         fresh = [i for i, c in enumerate(chunks) if c.chunk_id not in reused]
-        fresh_vectors = self.embedder.embed_passages([texts[i] for i in fresh]) if fresh else []
         vectors = [reused.get(c.chunk_id) for c in chunks]
-        for i, vector in zip(fresh, fresh_vectors, strict=True):
-            vectors[i] = vector
+        embedded = [sum(1 for c in item.chunks if c.chunk_id not in reused) for item in group]
+        ends = list(accumulate(embedded))  # fresh passages embedded once each document is complete
+        announced = 0  # documents reported ready
+        for start in range(0, len(fresh) + EMBED_SLICE, EMBED_SLICE):
+            part = fresh[start : start + EMBED_SLICE]
+            if part:
+                for i, vector in zip(
+                    part, self.embedder.embed_passages([texts[i] for i in part]), strict=True
+                ):
+                    vectors[i] = vector
+            while announced < len(group) and ends[announced] <= start + len(part):
+                if ready is not None:
+                    ready(group[announced])
+                announced += 1
         if chunks:
             self.store.upsert(chunks, vectors)
-        payload = {
-            "document": document.to_dict(),
-            "doc_type": doc_type,
-            "sections": _section_summary(parsed),
-            "salutation": parsed.salutation,
-            "opening": parsed.opening,
-            "closing": parsed.closing,
-            "chunks": [dict(c.to_dict(), tokens=tokenize(t)) for c, t in zip(chunks, texts, strict=True)],
-        }
-        relative = _write_document_file(self.index_dir, doc_id, payload)
-        old = self.manifest.documents.get(doc_id) or {}
-        source = "override" if override else ("metadata" if document.doc_type else "detected")
-        self.manifest.documents[doc_id] = {
-            "path": document.path,
-            "raw_hash": document.raw_hash,
-            "title": document.title,
-            "doc_type": doc_type,
-            "type_source": source,
-            "type_confidence": round(float(parsed.type_confidence), 3),
-            "sections": sum(1 for _ in parsed.walk()),
-            "chars": len(document.text),
-            "encoding": document.encoding,
-            "source": document.source,
-            "chunk_ids": [c.chunk_id for c in chunks],
-            "chunker": self.signature,
-            "file": relative,
-            "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
+        old_entries: list[dict[str, Any]] = []
+        files: list[str] = []
+        for item in group:
+            document, parsed = item.document, item.parsed
+            payload = {
+                "document": document.to_dict(),
+                "doc_type": item.doc_type,
+                "sections": _section_summary(parsed),
+                "salutation": parsed.salutation,
+                "opening": parsed.opening,
+                "closing": parsed.closing,
+                "chunks": [
+                    dict(c.to_dict(), tokens=tokenize(t))
+                    for c, t in zip(item.chunks, item.texts, strict=True)
+                ],
+            }
+            relative = _write_document_file(self.index_dir, document.doc_id, payload)
+            files.append(relative)
+            old_entries.append(self.manifest.documents.get(document.doc_id) or {})
+            source = "override" if item.override else ("metadata" if document.doc_type else "detected")
+            self.manifest.documents[document.doc_id] = {
+                "path": document.path,
+                "raw_hash": document.raw_hash,
+                "title": document.title,
+                "doc_type": item.doc_type,
+                "type_source": source,
+                "type_confidence": round(float(parsed.type_confidence), 3),
+                "sections": sum(1 for _ in parsed.walk()),
+                "chars": len(document.text),
+                "encoding": document.encoding,
+                "source": document.source,
+                "chunk_ids": [c.chunk_id for c in item.chunks],
+                "chunker": self.signature,
+                "file": relative,
+                "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
         self.manifest.save()
-        stale = set(old.get("chunk_ids", [])) - seen
+        stale: set[str] = set()
+        for item, old in zip(group, old_entries, strict=True):
+            stale |= set(old.get("chunk_ids", [])) - {c.chunk_id for c in item.chunks}
+        stale -= self.manifest.live_chunk_ids() if stale else set()
         if stale:
             self.store.delete_ids(sorted(stale))
-        self._drop_file(old.get("file"), keep=relative)
-        return len(chunks), len(fresh)
+        for old, relative in zip(old_entries, files, strict=True):
+            self._drop_file(old.get("file"), keep=relative)
+        return [(len(item.chunks), count) for item, count in zip(group, embedded, strict=True)]
 
     def remove(self, doc_id: str) -> None:
         entry = self.manifest.documents.pop(doc_id)
@@ -536,6 +595,22 @@ def _root_of(path: Path, roots: list[Path]) -> Path:
     return min(folders, key=lambda r: len(r.parts)) if folders else path.parent
 
 
+def _commit_group(
+    indexer: _Indexer, group: list[tuple[_Prepared, bool]], report: IngestReport, bar: _Progress
+) -> bool:
+    """Commit the pending documents (emptying ``group``); whether there were any."""
+    if not group:
+        return False
+    items = [item for item, _ in group]
+    counts = indexer.commit(items, ready=lambda item: bar.step(item.document.title))
+    for (item, replaces), (written, embedded) in zip(group, counts, strict=True):
+        (report.updated if replaces else report.added).append(item.document.doc_id)
+        report.chunks_written += written
+        report.chunks_embedded += embedded
+    group.clear()
+    return True
+
+
 def ingest(
     paths: list[Path], settings: Settings, rebuild: bool = False, progress: Progress | None = None
 ) -> IngestReport:
@@ -562,6 +637,7 @@ def ingest(
         failed: set[Path] = set()
         bar = _Progress(len(files), progress)
         changed = False
+        group: list[tuple[_Prepared, bool]] = []  # prepared documents, and whether each replaces an entry
         try:
             for path in files:
                 folder = path.parent
@@ -608,17 +684,15 @@ def ingest(
                     bar.step(document.title)
                     continue
                 try:
-                    written, embedded = indexer.index(document)
+                    group.append((indexer.prepare(document), bool(entry)))
                 except InputError as exc:  # the parser refused it; nothing was written for it
                     failed.add(path)
                     report.errors.append(f"文件 {path} 无法解析：{exc}")
                     bar.step(path.name)
                     continue
-                changed = True
-                (report.updated if entry else report.added).append(doc_id)
-                report.chunks_written += written
-                report.chunks_embedded += embedded
-                bar.step(document.title)
+                if sum(len(item.chunks) for item, _ in group) >= GROUP_CHUNKS:
+                    changed = _commit_group(indexer, group, report, bar) or changed
+            changed = _commit_group(indexer, group, report, bar) or changed
             for doc_id, entry in list(manifest.documents.items()):
                 if doc_id in loaded_ids or Path(entry.get("path", "")) in failed:
                     continue
