@@ -5,9 +5,21 @@ Dense search finds paraphrases (``支部学习流于形式`` for ``三会一课�
 phrases official documents are full of (``三会一课``, ``一岗双责``) that a small embedding model blurs. RRF
 combines the two rankings without calibrating their scores against each other.
 
-Trade-off: the live chunks of the index (text and metadata, no vectors) are held in memory per index folder,
-loaded from the stored document files. That makes the type/role filter of the keyword side, context lookups
-and listings free, and costs a few MB for thousands of chunks; vectors stay in Chroma.
+Trade-off: the live chunks of the index (text and metadata) are held in memory per index folder, loaded from
+the stored document files. That makes the type/role filter of the keyword side, context lookups and listings
+free, and costs a few MB for thousands of chunks. Their vectors are held too, as one float32 matrix read from
+Chroma in batches on the first search (384-d: 1.5 KB a chunk, 146 MiB at 100,000 chunks, read in ~7 s once
+per index version): the dense side is then an exact cosine search with the type/role filter as a mask, ~10 ms
+at 100,000 chunks, where Chroma's filtered HNSW query took ~150 ms (unfiltered ~3 ms), and MMR reads its
+vectors from the same matrix. Above ``MAX_MEMORY_VECTORS`` live chunks the matrix is not built and the dense
+side falls back to Chroma's filtered query.
+
+With a Chroma server (``ASSISTANT_CHROMA_URL``) the dense side stays on the server by default
+(``MAX_MEMORY_VECTORS_SERVER = 0``): the server is where a deployment chose to keep its vectors, a copy would
+cost every process ~8 KB of JSON per vector over HTTP at its first search, and a search must keep reporting a
+stopped server instead of answering from a copy (tests/test_chroma_server.py, tests/test_faults.py). Raising
+the limit makes server mode use the same in-memory search, pulling the vectors once per index version in
+batches of ``store.READ_BATCH``.
 """
 
 from __future__ import annotations
@@ -42,6 +54,10 @@ TIE_WEIGHT = 1e-4
 MMR_LAMBDA = 0.75
 DUPLICATE_SIMILARITY = 0.97  # cosine above which two passages count as copies of one paragraph
 CONTEXT_CHARS = 400
+# Live chunks above which the dense side queries Chroma (filtered HNSW) instead of holding every vector in
+# memory: 500,000 384-d float32 vectors take 730 MiB.
+MAX_MEMORY_VECTORS = 500_000
+MAX_MEMORY_VECTORS_SERVER = 0  # the same limit with a Chroma server: 0 keeps the dense side on the server
 
 _CACHE: dict[str, tuple[tuple[int, int], Retriever]] = {}
 _CACHE_LOCK = threading.Lock()
@@ -73,6 +89,70 @@ def _mmr(order: list[str], relevance: dict[str, float], vectors: dict[str, np.nd
     return chosen
 
 
+class DenseMatrix:
+    """Every live chunk's L2-normalised vector in one float32 matrix, with per-row type and role codes, for
+    an exact cosine search under a type/role mask."""
+
+    def __init__(self, store: ChunkStore, chunks: dict[str, Chunk]) -> None:
+        ids: list[str] = []
+        parts: list[np.ndarray] = []
+        for found, vectors in store.embedding_batches(list(chunks)):
+            ids.extend(found)
+            parts.append(vectors)
+        dim = parts[0].shape[1] if parts else 0
+        matrix = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        self.matrix: np.ndarray = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        self.ids = ids
+        self.rows = {cid: row for row, cid in enumerate(ids)}
+        self._codes: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+        for field in ("doc_type", "role"):
+            names: dict[str, int] = {}
+            codes = np.fromiter(
+                (names.setdefault(getattr(chunks[cid], field), len(names)) for cid in ids),
+                dtype=np.int32,
+                count=len(ids),
+            )
+            self._codes[field] = (names, codes)
+
+    def _mask(self, doc_type: str | None, role: str | None) -> np.ndarray | None:
+        mask = None
+        for field, value in (("doc_type", doc_type), ("role", role)):
+            if not value:
+                continue
+            names, codes = self._codes[field]
+            match = codes == names[value] if value in names else np.zeros(len(self.ids), dtype=bool)
+            mask = match if mask is None else mask & match
+        return mask
+
+    def query(
+        self, vector: Any, k: int, doc_type: str | None = None, role: str | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``k`` chunks of that type and role most similar to ``vector``, as ``(chunk_id, cosine)``."""
+        if not self.ids:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        if norm > 0:
+            query = query / norm
+        scores = self.matrix @ query
+        mask = self._mask(doc_type, role)
+        if mask is not None:
+            candidates = np.flatnonzero(mask)
+            scores = scores[candidates]
+        else:
+            candidates = np.arange(len(self.ids))
+        k = min(k, len(candidates))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(candidates) else np.arange(len(candidates))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[candidates[i]], float(scores[i])) for i in top]
+
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        return {cid: self.matrix[self.rows[cid]] for cid in ids if cid in self.rows}
+
+
 class Retriever:
     """Search over one index folder. Use ``Retriever.open(settings)``: it is cached per folder and
     reloaded when the manifest changes."""
@@ -89,6 +169,8 @@ class Retriever:
                 if cid in stored:
                     self.chunks[cid] = chunk_from_dict(stored[cid])
         self._keyword: KeywordIndex | None = None
+        self._dense: DenseMatrix | None = None
+        self._dense_lock = threading.Lock()
 
     # ---- opening --------------------------------------------------------------------------------------
 
@@ -132,6 +214,18 @@ class Retriever:
             )
         return self._keyword
 
+    @property
+    def dense(self) -> DenseMatrix | None:
+        """The in-memory vectors of this index version (read on first use); None above
+        ``MAX_MEMORY_VECTORS`` chunks (``MAX_MEMORY_VECTORS_SERVER`` with a Chroma server), where the dense
+        side queries Chroma instead."""
+        limit = MAX_MEMORY_VECTORS_SERVER if self.settings.chroma_url.strip() else MAX_MEMORY_VECTORS
+        if self._dense is None and 0 < len(self.chunks) <= limit:
+            with self._dense_lock:
+                if self._dense is None:
+                    self._dense = DenseMatrix(self.store, self.chunks)
+        return self._dense
+
     # ---- search ---------------------------------------------------------------------------------------
 
     def _check_filters(self, doc_type: str | None, role: str | None, k: int) -> None:
@@ -162,9 +256,13 @@ class Retriever:
 
         pool = max(4 * k, 24)
         vector = self.embedder.embed_query(query)
-        dense = [
-            hit for hit in self.store.query(vector, pool, where_filter(doc_type, role)) if allowed(hit[0])
-        ]
+        matrix = self.dense
+        if matrix is not None:
+            dense = matrix.query(vector, pool, doc_type, role)
+        else:
+            dense = [
+                hit for hit in self.store.query(vector, pool, where_filter(doc_type, role)) if allowed(hit[0])
+            ]
         keyword = self.keyword.search(query, pool, allowed)
         fused: dict[str, float] = {}
         ranks: list[dict[str, int]] = []
@@ -176,11 +274,16 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank) + nudge
         dense_rank, keyword_rank = ranks
         order = sorted(fused, key=lambda c: -fused[c])
-        vectors = {cid: np.asarray(v, dtype=np.float32) for cid, v in self.store.embeddings(order).items()}
-        for cid, vec in vectors.items():
-            norm = float(np.linalg.norm(vec))
-            if norm > 0:
-                vectors[cid] = vec / norm
+        if matrix is not None:
+            vectors = matrix.vectors(order)
+        else:
+            vectors = {
+                cid: np.asarray(v, dtype=np.float32) for cid, v in self.store.embeddings(order).items()
+            }
+            for cid, vec in vectors.items():
+                norm = float(np.linalg.norm(vec))
+                if norm > 0:
+                    vectors[cid] = vec / norm
         picked = _mmr(order, fused, vectors, k)
         return [
             Passage(

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import chromadb
 import httpx
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError
 
@@ -40,6 +41,7 @@ _CLIENTS: dict[tuple[str, str], Any] = {}
 _COPIES: dict[str, Path] = {}  # read-only chroma folder -> the temporary folder holding its searchable copy
 _CLIENTS_LOCK = threading.Lock()
 WRITE_BATCH = 256
+READ_BATCH = 5000  # ids per read of stored vectors (Retriever's in-memory matrix)
 
 
 def _chroma_settings() -> ChromaSettings:
@@ -262,6 +264,22 @@ class ChunkStore:
         if vectors is None:
             return {}
         return {cid: [float(x) for x in vec] for cid, vec in zip(result["ids"], vectors, strict=True)}
+
+    def embedding_batches(
+        self, ids: Sequence[str], batch: int = READ_BATCH
+    ) -> Iterator[tuple[list[str], Any]]:
+        """Stored vectors of ``ids`` read ``batch`` at a time, as ``(found ids, float32 array)`` pairs (rows in
+        the order of the found ids, which need not be the order asked; missing ids are left out). Reading a
+        whole collection this way keeps each request (and, for a server, each HTTP response) bounded."""
+        ids = list(ids)
+        for start in range(0, len(ids), batch):
+            with self._guard():
+                result = self._collection.get(ids=ids[start : start + batch], include=["embeddings"])
+            vectors = result.get("embeddings")
+            found = list(result["ids"])
+            if vectors is None or not found:
+                continue
+            yield found, np.asarray(vectors, dtype=np.float32).reshape(len(found), -1)
 
     def get(self, ids: Sequence[str]) -> list[Chunk]:
         """The chunks among ``ids`` that exist, in the order asked."""

@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant import retrieval
 from assistant.errors import IndexMissingError, InputError
-from assistant.ingest import ingest
+from assistant.ingest import delete_document, ingest, set_document_type
 from assistant.keyword import KeywordIndex, tokenize
 from assistant.records import ROLES
 from assistant.retrieval import Retriever, _mmr
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
+from assistant.store import where_filter
 
 RESEARCH = "004_98979e0a19b40566"
 
@@ -165,3 +167,62 @@ def test_search_after_the_bm25_folder_is_gone(hs: Settings) -> None:
     retriever = Retriever.open(hs)
     retriever._keyword = None
     assert retriever.search("一岗双责", k=2)[0].keyword_rank == 1
+
+
+def test_in_memory_dense_search_ranks_like_chroma_and_keeps_to_the_filter(hs: Settings) -> None:
+    retriever = Retriever.open(hs)
+    assert retriever.dense is not None and len(retriever.dense.ids) == len(retriever.chunks)
+    for query in ("三会一课落实不够", "党员教育管理", "一岗双责 压实责任"):
+        vector = retriever.embedder.embed_query(query)
+        for doc_type, role in ((None, None), ("research-report", None), ("research-report", "problems")):
+            mine = retriever.dense.query(vector, 24, doc_type, role)
+            chroma = retriever.store.query(vector, 24, where_filter(doc_type, role))
+            assert [cid for cid, _ in mine] == [cid for cid, _ in chroma]
+            assert [s for _, s in mine] == pytest.approx([s for _, s in chroma], abs=1e-5)
+    hits = retriever.search("存在的问题 三会一课", doc_type="research-report", role="problems", k=20)
+    assert any(p.dense_rank is not None for p in hits)
+    assert all((p.chunk.doc_type, p.chunk.role) == ("research-report", "problems") for p in hits)
+    assert retriever.dense.query(vector, 5, "speech", "problems-that-no-chunk-has") == []
+
+
+def test_chroma_query_is_the_fallback_for_very_large_indexes(
+    hs: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_memory = Retriever.open(hs).search("党员教育管理", doc_type="research-report", k=6)
+    monkeypatch.setattr(retrieval, "MAX_MEMORY_VECTORS", 0)
+    retrieval._CACHE.clear()
+    fallback = Retriever.open(hs)
+    assert fallback.dense is None
+    hits = fallback.search("党员教育管理", doc_type="research-report", k=6)
+    assert [(p.chunk.chunk_id, p.dense_rank, p.keyword_rank) for p in hits] == [
+        (p.chunk.chunk_id, p.dense_rank, p.keyword_rank) for p in in_memory
+    ]
+
+
+def test_dense_side_follows_ingest_type_correction_and_deletion(hs: Settings, corpus_copy: Path) -> None:
+    before = Retriever.open(hs)
+    before.search("党建", k=3)  # the vectors of this index version are now in memory
+    text = "关于推进窗口服务标准化建设的调研报告\n\n一、基本情况\n\n我局推行“一窗通办”，群众办事平均等待时间缩短到八分钟。\n"
+    (corpus_copy / "窗口服务调研报告.txt").write_text(text, encoding="utf-8")
+    ingest([corpus_copy], hs)
+    after = Retriever.open(hs)
+    assert after is not before and after.dense is not None
+    assert len(after.dense.ids) == len(after.chunks) > len(before.chunks)
+    new_ids = set(after.chunks) - set(before.chunks)
+    vector = after.embedder.embed_query("一窗通办 群众办事平均等待时间缩短到八分钟")
+    assert after.dense.query(vector, 1)[0][0] in new_ids
+    hit = after.search("一窗通办 群众办事平均等待时间缩短到八分钟", k=1)[0]
+    assert hit.chunk.chunk_id in new_ids and hit.dense_rank == 1
+
+    set_document_type(hs, RESEARCH, "speech")
+    corrected = Retriever.open(hs)
+    moved = {cid for cid, c in corrected.chunks.items() if c.doc_id == RESEARCH}
+    hits = corrected.search("三会一课落实不够", doc_type="speech", k=10)
+    assert any(p.chunk.chunk_id in moved and p.dense_rank is not None for p in hits)
+    assert all(p.chunk.doc_type == "speech" for p in hits)
+
+    delete_document(hs, RESEARCH)
+    deleted = Retriever.open(hs)
+    assert not moved & set(deleted.dense.ids)
+    hits = deleted.search("三会一课落实不够", k=20)
+    assert hits and all(p.chunk.doc_id != RESEARCH for p in hits)
