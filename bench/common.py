@@ -333,3 +333,27 @@ def generate_corpus(
         yaml.safe_dump(catalog, allow_unicode=True, sort_keys=True), encoding="utf-8"
     )
     return files
+
+
+def bench_main(name: str, argv: list[str] | None, parse_args, child, run, report_text) -> dict[str, Any]:
+    """The shared entry point of a benchmark: a child process runs one measurement and prints JSON; the parent
+    runs the whole benchmark in a scratch folder (``--work-dir`` to keep it), prints the table and saves it."""
+    import shutil
+    import tempfile
+
+    quiet_logs()
+    args = parse_args(argv)
+    if args.child:
+        result = child(json.loads(args.child))
+        print(json.dumps(result))
+        return result
+    if args.work_dir:
+        shutil.rmtree(args.work_dir, ignore_errors=True)
+        args.work_dir.mkdir(parents=True)
+        result = run(args, args.work_dir)
+    else:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+            result = run(args, Path(tmp))
+    print(report_text(result))
+    print(f"results: {save(name, result, args.out_dir)}")
+    return result

@@ -25,14 +25,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import generate_corpus, machine, machine_line, quiet_logs, run_child, save, table
+from bench.common import (
+    bench_main,
+    generate_corpus,
+    machine,
+    machine_line,
+    run_child,
+    table,
+)
 
 GOAL_RATIO = 0.9
 GOAL_REINGEST = 0.02
@@ -375,22 +380,7 @@ def report_text(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    quiet_logs()
-    args = parse_args(argv)
-    if args.child:
-        result = _child(json.loads(args.child))
-        print(json.dumps(result))
-        return result
-    if args.work_dir:
-        shutil.rmtree(args.work_dir, ignore_errors=True)
-        args.work_dir.mkdir(parents=True)
-        result = run(args, args.work_dir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-            result = run(args, Path(tmp))
-    print(report_text(result))
-    print(f"results: {save('ingest', result, args.out_dir)}")
-    return result
+    return bench_main("ingest", argv, parse_args, _child, run, report_text)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -41,13 +40,12 @@ import yaml
 
 from bench.common import (
     PROJECT_ROOT,
+    bench_main,
     generate_document,
     machine,
     machine_line,
     percentile,
-    quiet_logs,
     run_child,
-    save,
     seed_templates,
     table,
 )
@@ -556,22 +554,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    quiet_logs()
-    args = parse_args(argv)
-    if args.child:
-        result = _child(json.loads(args.child))
-        print(json.dumps(result))
-        return result
-    if args.work_dir:
-        shutil.rmtree(args.work_dir, ignore_errors=True)
-        args.work_dir.mkdir(parents=True)
-        result = run(args, args.work_dir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
-            result = run(args, Path(tmp))
-    print(report_text(result))
-    print(f"results: {save('latency', result, args.out_dir)}")
-    return result
+    return bench_main("latency", argv, parse_args, _child, run, report_text)
 
 
 if __name__ == "__main__":
