@@ -6,6 +6,8 @@ The index folder holds:
   documents/<id>.<h>.json  the cleaned Document, a section summary and the chunks with their BM25 tokens;
                            content-addressed (h hashes the content), so a file is never rewritten in place
   bm25/                    the keyword index, tagged with the manifest generation it was built for
+  vectors.npz              the retriever's in-memory vectors, saved for the manifest generation they were
+                           read for (derived, written by retrieval.DenseMatrix.load, never by ingest)
   chroma/                  the embedded Chroma database (absent when ASSISTANT_CHROMA_URL names a server)
 
 Crash safety: the manifest is the only source of truth and is replaced atomically (tmp + os.replace), once

@@ -32,6 +32,9 @@ TEXT_SUFFIXES = (".txt", ".md")
 DOCX_SUFFIX = ".docx"
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, DOCX_SUFFIX)
 CATALOG_NAME = "catalog.yaml"
+# libyaml's loader when PyYAML has it: a 1,000-document catalog takes 0.65 s with the pure-Python one, which
+# was half of re-ingesting an unchanged corpus of that size.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 RESAVE_HINT = "请用记事本或 WPS 打开后另存为 UTF-8 编码的文本文件再导入。"
 DOCX_BROKEN = "无法读取 Word 文件 {name}：文件已损坏或加密，请用 Word 另存为 .docx 后重试。"
@@ -264,7 +267,7 @@ def load_catalog(folder: Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"目录文件 {path} 无法读取：{exc}。请检查其 YAML 格式并保存为 UTF-8。") from exc
     if data is None:

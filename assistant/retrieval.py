@@ -7,11 +7,13 @@ combines the two rankings without calibrating their scores against each other.
 
 Trade-off: the live chunks of the index (text and metadata) are held in memory per index folder, loaded from
 the stored document files. That makes the type/role filter of the keyword side, context lookups and listings
-free, and costs a few MB for thousands of chunks. Their vectors are held too, as one float32 matrix read from
-Chroma in batches on the first search (384-d: 1.5 KB a chunk, 146 MiB at 100,000 chunks, read in ~7 s once
-per index version): the dense side is then an exact cosine search with the type/role filter as a mask, ~10 ms
-at 100,000 chunks, where Chroma's filtered HNSW query took ~150 ms (unfiltered ~3 ms), and MMR reads its
-vectors from the same matrix. Above ``MAX_MEMORY_VECTORS`` live chunks the matrix is not built and the dense
+free, and costs a few MB for thousands of chunks. Their vectors are held too, as one float32 matrix read on
+the first search (or by ``warm()``, which the web app calls in the background at start): from
+``vectors.npz`` in the index folder when it was saved for this index version, else from Chroma in batches,
+after which it is saved there for the next process (384-d: 1.5 KB a chunk, 146 MiB at 100,000 chunks). The
+dense side is then an exact cosine search with the type/role filter as a mask, ~10 ms at 100,000 chunks,
+where Chroma's filtered HNSW query took ~150 ms (unfiltered ~3 ms), and MMR reads its vectors from the same
+matrix. Above ``MAX_MEMORY_VECTORS`` live chunks the matrix is not built and the dense
 side falls back to Chroma's filtered query.
 
 With a Chroma server (``ASSISTANT_CHROMA_URL``) the dense side stays on the server by default
@@ -24,11 +26,16 @@ batches of ``store.READ_BATCH``.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .doctypes import load_doctypes
 from .embedding import Embedder, get_embedder
@@ -58,9 +65,27 @@ CONTEXT_CHARS = 400
 # memory: 500,000 384-d float32 vectors take 730 MiB.
 MAX_MEMORY_VECTORS = 500_000
 MAX_MEMORY_VECTORS_SERVER = 0  # the same limit with a Chroma server: 0 keeps the dense side on the server
+# The in-memory matrix saved in the index folder, for the next process of the same index version (derived
+# data like bm25/: Chroma stays the source of truth; 150 MiB at 100,000 chunks).
+VECTORS_FILE = "vectors.npz"
+VECTORS_FORMAT = 1
 
 _CACHE: dict[str, tuple[tuple[int, int], Retriever]] = {}
 _CACHE_LOCK = threading.Lock()
+_OPEN_LOCK = threading.Lock()
+_BLAS: ThreadpoolController | None = None
+log = logging.getLogger(__name__)
+
+
+def _one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on one thread. The query embedding just before leaves the
+    embedding engine's worker threads spinning on the other core for a while; a two-thread matrix-vector
+    product then waits on them (measured at 100,000 chunks on 2 cores: embed + product p50 34 ms, p95 122 ms
+    with two BLAS threads; 23 ms and 25 ms with one)."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def _mmr(order: list[str], relevance: dict[str, float], vectors: dict[str, np.ndarray], k: int) -> list[str]:
@@ -93,7 +118,23 @@ class DenseMatrix:
     """Every live chunk's L2-normalised vector in one float32 matrix, with per-row type and role codes, for
     an exact cosine search under a type/role mask."""
 
-    def __init__(self, store: ChunkStore, chunks: dict[str, Chunk]) -> None:
+    def __init__(self, ids: list[str], matrix: np.ndarray, chunks: dict[str, Chunk]) -> None:
+        self.matrix = matrix
+        self.ids = ids
+        self.rows = {cid: row for row, cid in enumerate(ids)}
+        self._codes: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+        for field in ("doc_type", "role"):  # from the chunks, not the cache: a type correction keeps vectors
+            names: dict[str, int] = {}
+            codes = np.fromiter(
+                (names.setdefault(getattr(chunks[cid], field), len(names)) for cid in ids),
+                dtype=np.int32,
+                count=len(ids),
+            )
+            self._codes[field] = (names, codes)
+
+    @classmethod
+    def read(cls, store: ChunkStore, chunks: dict[str, Chunk]) -> DenseMatrix:
+        """The vectors of ``chunks`` read from the store, normalised."""
         ids: list[str] = []
         parts: list[np.ndarray] = []
         for found, vectors in store.embedding_batches(list(chunks)):
@@ -102,18 +143,36 @@ class DenseMatrix:
         dim = parts[0].shape[1] if parts else 0
         matrix = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        self.matrix: np.ndarray = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
-        self.ids = ids
-        self.rows = {cid: row for row, cid in enumerate(ids)}
-        self._codes: dict[str, tuple[dict[str, int], np.ndarray]] = {}
-        for field in ("doc_type", "role"):
-            names: dict[str, int] = {}
-            codes = np.fromiter(
-                (names.setdefault(getattr(chunks[cid], field), len(names)) for cid in ids),
-                dtype=np.int32,
-                count=len(ids),
-            )
-            self._codes[field] = (names, codes)
+        normalised = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        return cls(ids, normalised, chunks)
+
+    @classmethod
+    def load(cls, store: ChunkStore, chunks: dict[str, Chunk], manifest: Manifest) -> DenseMatrix:
+        """From ``VECTORS_FILE`` in the index folder when it was written for this manifest generation,
+        collection and embedder; else read from the store and saved there for the next process."""
+        key = json.dumps(
+            [VECTORS_FORMAT, manifest.generation, manifest.collection, manifest.embedder], sort_keys=True
+        )
+        path = manifest.index_dir / VECTORS_FILE
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if str(saved["key"]) == key:
+                    ids = saved["ids"].tolist()
+                    matrix = saved["matrix"]
+                    if len(ids) == len(matrix) and all(cid in chunks for cid in ids):
+                        return cls(ids, matrix, chunks)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # missing, stale or damaged: read from the store
+        dense = cls.read(store, chunks)
+        tmp = path.with_name(f"{VECTORS_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, key=np.array(key), ids=np.array(dense.ids, dtype=str), matrix=dense.matrix)
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only or full disk: search works, the next process reads the store
+            log.info("vector cache not written: %s", exc)
+            tmp.unlink(missing_ok=True)
+        return dense
 
     def _mask(self, doc_type: str | None, role: str | None) -> np.ndarray | None:
         mask = None
@@ -135,7 +194,8 @@ class DenseMatrix:
         norm = float(np.linalg.norm(query))
         if norm > 0:
             query = query / norm
-        scores = self.matrix @ query
+        with _one_blas_thread():
+            scores = self.matrix @ query
         mask = self._mask(doc_type, role)
         if mask is not None:
             candidates = np.flatnonzero(mask)
@@ -185,6 +245,18 @@ class Retriever:
             hit = _CACHE.get(key)
         if hit and hit[0] == stamp and hit[1].settings == settings:
             return hit[1]
+        with _OPEN_LOCK:  # one build at a time: a request arriving during the web app's warm-up waits for it
+            with _CACHE_LOCK:
+                hit = _CACHE.get(key)
+            if hit and hit[0] == stamp and hit[1].settings == settings:
+                return hit[1]
+            retriever = cls._build(settings, index_dir)
+            with _CACHE_LOCK:
+                _CACHE[key] = (stamp, retriever)
+            return retriever
+
+    @classmethod
+    def _build(cls, settings: Settings, index_dir: Path) -> Retriever:
         sync_store(settings)
         manifest = Manifest.read(index_dir)
         if manifest is None:
@@ -201,10 +273,7 @@ class Retriever:
                 f"索引清单列出了 {len(manifest.documents)} 篇文档，但{where}中没有对应的向量数据。"
                 "请确认 ASSISTANT_CHROMA_URL 与建索引时一致，或运行 python -m assistant ingest --rebuild 重建索引。"
             )
-        retriever = cls(settings, manifest, embedder, store)
-        with _CACHE_LOCK:
-            _CACHE[key] = (stamp, retriever)
-        return retriever
+        return cls(settings, manifest, embedder, store)
 
     @property
     def keyword(self) -> KeywordIndex:
@@ -223,8 +292,14 @@ class Retriever:
         if self._dense is None and 0 < len(self.chunks) <= limit:
             with self._dense_lock:
                 if self._dense is None:
-                    self._dense = DenseMatrix(self.store, self.chunks)
+                    self._dense = DenseMatrix.load(self.store, self.chunks, self.manifest)
         return self._dense
+
+    def warm(self) -> None:
+        """Load what the first search would otherwise load: the BM25 index and the in-memory vectors (at
+        100,000 chunks several seconds). The web app calls this in the background when it starts."""
+        self.keyword  # noqa: B018 - loads the BM25 index
+        self.dense  # noqa: B018 - reads the vectors
 
     # ---- search ---------------------------------------------------------------------------------------
 
@@ -344,6 +419,22 @@ class Retriever:
             for c in self.chunks.values()
             if (not doc_type or c.doc_type == doc_type) and (not role or c.role == role)
         ]
+
+
+def warm_in_background(settings: Settings) -> threading.Thread:
+    """Open the index and load its BM25 index and vectors on a daemon thread, so that a server's first
+    search does not pay for them. Nothing is raised: with no index yet, or one that cannot be opened, the
+    first search reports the problem to the writer as usual."""
+
+    def run() -> None:
+        try:
+            Retriever.open(settings).warm()
+        except Exception as exc:  # noqa: BLE001 - a warm-up must never take the server down
+            log.info("warm-up skipped: %s", exc)
+
+    thread = threading.Thread(target=run, name="retriever-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def search(

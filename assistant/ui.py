@@ -22,6 +22,7 @@ import gradio as gr  # noqa: E402
 from . import drafting, export  # noqa: E402
 from .doctypes import load_doctypes  # noqa: E402
 from .errors import UserError  # noqa: E402
+from .retrieval import warm_in_background  # noqa: E402
 from .settings import Settings  # noqa: E402
 from .ui_corpus import CorpusTab  # noqa: E402
 from .ui_draft import DraftTab  # noqa: E402
@@ -118,5 +119,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 
 
 def launch(app: gr.Blocks, settings: Settings, **overrides: Any) -> tuple:
-    """Serve ``app`` with ``launch_options(settings)`` (``overrides`` win, e.g. ``prevent_thread_lock``)."""
-    return app.launch(**{**launch_options(settings), **overrides})
+    """Serve ``app`` with ``launch_options(settings)`` (``overrides`` win, e.g. ``prevent_thread_lock``).
+    The index is opened and its vectors loaded in the background meanwhile, so the first search is fast."""
+    options = {**launch_options(settings), **overrides}
+    warm_in_background(settings)
+    return app.launch(**options)

