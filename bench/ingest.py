@@ -237,6 +237,18 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     return child_ingest(Path(spec["corpus"]), Path(spec["index"]), spec["embedder"])
 
 
+def _row(
+    measurement: str, docs: int, items: int, seconds: float, rss: float | None = None, per_s: bool = True
+) -> dict[str, Any]:
+    """One line of the table; ``per_s`` is items per second."""
+    row: dict[str, Any] = {"measurement": measurement, "docs": docs, "items": items, "seconds": seconds}
+    if per_s:
+        row["per_s"] = items / seconds if seconds else None
+    if rss is not None:
+        row["peak_rss_mb"] = rss
+    return row
+
+
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     info = machine()
     started = time.perf_counter()
@@ -273,81 +285,58 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     throughput_ratio = ratio["ingest_chunks_per_s"] / ratio["raw_passages_per_s"]
     before = ratio.get("before_per_document")
     reingest_share = second["seconds"] / first["seconds"]
+    docs = ratio["documents"]
     rows = [
-        {
-            "measurement": f"raw {args.embedder}.embed_passages",
-            "docs": ratio["documents"],
-            "items": ratio["passages"],
-            "seconds": ratio["raw_seconds"],
-            "per_s": ratio["raw_passages_per_s"],
-            "peak_rss_mb": ratio_rss,
-        },
-        {
-            "measurement": f"full ingest ({args.embedder})",
-            "docs": ratio["documents"],
-            "items": ratio["chunks"],
-            "seconds": ratio["ingest_seconds"],
-            "per_s": ratio["ingest_chunks_per_s"],
-            "peak_rss_mb": ratio_rss,
-        },
-        {
-            "measurement": f"  of which embedding ({ratio['ingest_embed_calls']} calls)",
-            "docs": ratio["documents"],
-            "items": ratio["chunks_embedded"],
-            "seconds": ratio["ingest_embed_seconds"],
-            "per_s": ratio["chunks_embedded"] / ratio["ingest_embed_seconds"]
-            if ratio["ingest_embed_seconds"]
-            else None,
-        },
-        *(
-            [
-                {
-                    "measurement": f"before: ingest one document per group ({args.embedder})",
-                    "docs": ratio["documents"],
-                    "items": before["chunks"],
-                    "seconds": before["ingest"],
-                    "per_s": before["chunks_per_s"],
-                },
-                {
-                    "measurement": f"  of which embedding ({before['calls']} calls)",
-                    "docs": ratio["documents"],
-                    "items": before["chunks"],
-                    "seconds": before["embed"],
-                    "per_s": before["chunks"] / before["embed"] if before["embed"] else None,
-                },
-            ]
-            if before
-            else []
-        ),
-        {
-            "measurement": f"re-ingest unchanged ({args.embedder})",
-            "docs": ratio["documents"],
-            "items": ratio["reingest_skipped"],
-            "seconds": ratio["reingest_seconds"],
-        },
-        *(
-            row
-            for run in scale_runs
-            for row in (
-                {
-                    "measurement": f"full ingest ({run['embedder']})",
-                    "docs": run["first"]["documents"],
-                    "items": run["first"]["chunks"],
-                    "seconds": run["first"]["seconds"],
-                    "per_s": run["first"]["chunks"] / run["first"]["seconds"],
-                    "peak_rss_mb": run["first"]["peak_rss_mb"],
-                },
-                {
-                    "measurement": f"re-ingest unchanged ({run['embedder']}), new process",
-                    "docs": run["second"]["documents"],
-                    "items": run["second"]["skipped"],
-                    "seconds": run["second"]["seconds"],
-                    "per_s": run["second"]["skipped"] / run["second"]["seconds"],
-                    "peak_rss_mb": run["second"]["peak_rss_mb"],
-                },
-            )
+        _row(f"raw {args.embedder}.embed_passages", docs, ratio["passages"], ratio["raw_seconds"], ratio_rss),
+        _row(f"full ingest ({args.embedder})", docs, ratio["chunks"], ratio["ingest_seconds"], ratio_rss),
+        _row(
+            f"  of which embedding ({ratio['ingest_embed_calls']} calls)",
+            docs,
+            ratio["chunks_embedded"],
+            ratio["ingest_embed_seconds"],
         ),
     ]
+    if before:
+        rows.append(
+            _row(
+                f"before: ingest one document per group ({args.embedder})",
+                docs,
+                before["chunks"],
+                before["ingest"],
+            )
+        )
+        rows.append(
+            _row(f"  of which embedding ({before['calls']} calls)", docs, before["chunks"], before["embed"])
+        )
+    rows.append(
+        _row(
+            f"re-ingest unchanged ({args.embedder})",
+            docs,
+            ratio["reingest_skipped"],
+            ratio["reingest_seconds"],
+            per_s=False,
+        )
+    )
+    for run in scale_runs:
+        name, full_run, again = run["embedder"], run["first"], run["second"]
+        rows.append(
+            _row(
+                f"full ingest ({name})",
+                full_run["documents"],
+                full_run["chunks"],
+                full_run["seconds"],
+                full_run["peak_rss_mb"],
+            )
+        )
+        rows.append(
+            _row(
+                f"re-ingest unchanged ({name}), new process",
+                again["documents"],
+                again["skipped"],
+                again["seconds"],
+                again["peak_rss_mb"],
+            )
+        )
     goals = {
         "ingest/raw throughput >= 0.9": {"value": throughput_ratio, "met": throughput_ratio >= GOAL_RATIO},
         "re-ingest <= 2% of full ingest": {"value": reingest_share, "met": reingest_share <= GOAL_REINGEST},
