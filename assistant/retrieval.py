@@ -114,6 +114,38 @@ def _mmr(order: list[str], relevance: dict[str, float], vectors: dict[str, np.nd
     return chosen
 
 
+class FilterCodes:
+    """The type and role of each chunk in a list of chunk ids, as integer codes, for boolean filter masks
+    over that list (the dense matrix's rows, the BM25 index's documents)."""
+
+    def __init__(self, ids: list[str], chunks: dict[str, Chunk]) -> None:
+        self.size = len(ids)
+        self.present = np.fromiter((cid in chunks for cid in ids), dtype=bool, count=len(ids))
+        self._codes: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+        for field in ("doc_type", "role"):
+            names: dict[str, int] = {}
+            codes = np.fromiter(
+                (
+                    names.setdefault(getattr(chunks[cid], field), len(names)) if cid in chunks else -1
+                    for cid in ids
+                ),
+                dtype=np.int32,
+                count=len(ids),
+            )
+            self._codes[field] = (names, codes)
+
+    def mask(self, doc_type: str | None, role: str | None) -> np.ndarray | None:
+        """Rows of that type and role; None when neither is given."""
+        mask = None
+        for field, value in (("doc_type", doc_type), ("role", role)):
+            if not value:
+                continue
+            names, codes = self._codes[field]
+            match = codes == names[value] if value in names else np.zeros(self.size, dtype=bool)
+            mask = match if mask is None else mask & match
+        return mask
+
+
 class DenseMatrix:
     """Every live chunk's L2-normalised vector in one float32 matrix, with per-row type and role codes, for
     an exact cosine search under a type/role mask."""
@@ -122,15 +154,9 @@ class DenseMatrix:
         self.matrix = matrix
         self.ids = ids
         self.rows = {cid: row for row, cid in enumerate(ids)}
-        self._codes: dict[str, tuple[dict[str, int], np.ndarray]] = {}
-        for field in ("doc_type", "role"):  # from the chunks, not the cache: a type correction keeps vectors
-            names: dict[str, int] = {}
-            codes = np.fromiter(
-                (names.setdefault(getattr(chunks[cid], field), len(names)) for cid in ids),
-                dtype=np.int32,
-                count=len(ids),
-            )
-            self._codes[field] = (names, codes)
+        self.codes = FilterCodes(
+            ids, chunks
+        )  # from the chunks, not the cache: a type correction keeps vectors
 
     @classmethod
     def read(cls, store: ChunkStore, chunks: dict[str, Chunk]) -> DenseMatrix:
@@ -174,16 +200,6 @@ class DenseMatrix:
             tmp.unlink(missing_ok=True)
         return dense
 
-    def _mask(self, doc_type: str | None, role: str | None) -> np.ndarray | None:
-        mask = None
-        for field, value in (("doc_type", doc_type), ("role", role)):
-            if not value:
-                continue
-            names, codes = self._codes[field]
-            match = codes == names[value] if value in names else np.zeros(len(self.ids), dtype=bool)
-            mask = match if mask is None else mask & match
-        return mask
-
     def query(
         self, vector: Any, k: int, doc_type: str | None = None, role: str | None = None
     ) -> list[tuple[str, float]]:
@@ -196,7 +212,7 @@ class DenseMatrix:
             query = query / norm
         with _one_blas_thread():
             scores = self.matrix @ query
-        mask = self._mask(doc_type, role)
+        mask = self.codes.mask(doc_type, role)
         if mask is not None:
             candidates = np.flatnonzero(mask)
             scores = scores[candidates]
@@ -229,6 +245,7 @@ class Retriever:
                 if cid in stored:
                     self.chunks[cid] = chunk_from_dict(stored[cid])
         self._keyword: KeywordIndex | None = None
+        self._keyword_codes: tuple[KeywordIndex, FilterCodes] | None = None
         self._dense: DenseMatrix | None = None
         self._dense_lock = threading.Lock()
 
@@ -282,6 +299,17 @@ class Retriever:
                 self.manifest.index_dir, self.manifest.generation, lambda: build_keyword_index(self.manifest)
             )
         return self._keyword
+
+    def _keyword_mask(self, doc_type: str | None, role: str | None) -> np.ndarray:
+        """Which of the BM25 index's documents a search with these filters may return: live chunks of that
+        type and role (a vector operation; a per-chunk predicate cost ~50 ms at 100,000 chunks when the
+        filter is narrow)."""
+        index = self.keyword
+        if self._keyword_codes is None or self._keyword_codes[0] is not index:
+            self._keyword_codes = (index, FilterCodes(index.ids, self.chunks))
+        codes = self._keyword_codes[1]
+        mask = codes.mask(doc_type, role)
+        return codes.present if mask is None else mask & codes.present
 
     @property
     def dense(self) -> DenseMatrix | None:
@@ -338,7 +366,7 @@ class Retriever:
             dense = [
                 hit for hit in self.store.query(vector, pool, where_filter(doc_type, role)) if allowed(hit[0])
             ]
-        keyword = self.keyword.search(query, pool, allowed)
+        keyword = self.keyword.search(query, pool, self._keyword_mask(doc_type, role))
         fused: dict[str, float] = {}
         ranks: list[dict[str, int]] = []
         for hits in (dense, keyword):

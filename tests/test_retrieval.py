@@ -268,3 +268,17 @@ def test_warm_up_in_the_background_loads_the_index_and_never_raises(hs: Settings
     missing = retrieval.warm_in_background(load_settings(index_dir=tmp_path / "none", embedder="hashing"))
     missing.join(timeout=120)
     assert not missing.is_alive()
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 40])
+def test_keyword_top_k_keeps_score_order_ties_and_filters(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["三会一课", "三会一课 落实", "党建", "三会一课", "业务 融合", "三会一课 党建", "三会一课"] * 4
+    ids = [f"c{i:02d}" for i in range(len(texts))]
+    index = KeywordIndex.build(ids, [tokenize(t) for t in texts])
+    scores = index.scores("三会一课 党建")
+    ranked = [i for i in np.argsort(-scores, kind="stable") if scores[i] > 0]  # the reference ranking
+    assert [cid for cid, _ in index.search("三会一课 党建", k)] == [ids[i] for i in ranked[:k]]
+    odd = np.array([i % 2 == 1 for i in range(len(ids))])
+    by_mask = index.search("三会一课 党建", k, odd)
+    by_predicate = index.search("三会一课 党建", k, lambda cid: int(cid[1:]) % 2 == 1)
+    assert by_mask == by_predicate and [cid for cid, _ in by_mask] == [ids[i] for i in ranked if i % 2][:k]
