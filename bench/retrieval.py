@@ -93,18 +93,22 @@ def load_corpus(folders: list[Path]) -> dict[str, Any]:
 def load_queries(path: Path, docs: dict[str, Any]) -> tuple[list[Query], list[str]]:
     """The labelled queries with each answer phrase resolved to its span in the cleaned document text.
 
-    A query whose answers name a document outside ``docs`` is left out (its id is returned second), so the
-    same query file serves a run over the seed corpus alone. Raises ValueError when a phrase does not occur
-    exactly once in its document.
+    A query is left out (its id is returned second) when an answer it needs names a document outside
+    ``docs`` — or, for alternatives (``any: true``), when all of them do — so the same query file serves a
+    run over the seed corpus alone. A query counts in the "seed" group when the seeds answer it. Raises
+    ValueError when a phrase does not occur exactly once in its document.
     """
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     queries, skipped = [], []
     for item in data["queries"]:
-        if any(answer["doc"] not in docs for answer in item["answers"]):
+        answers = item["answers"]
+        if item.get("any"):
+            answers = [answer for answer in answers if answer["doc"] in docs]
+        if not answers or any(answer["doc"] not in docs for answer in answers):
             skipped.append(item["id"])
             continue
         spans = []
-        for answer in item["answers"]:
+        for answer in answers:
             name, phrase = answer["doc"], answer["phrase"]
             doc = docs[name]
             count = doc.text.count(phrase)
@@ -113,7 +117,8 @@ def load_queries(path: Path, docs: dict[str, Any]) -> tuple[list[Query], list[st
             start = doc.text.index(phrase)
             spans.append(Span(doc.doc_id, start, start + len(phrase)))
         groups = [spans] if item.get("any") else [[span] for span in spans]
-        group = "seed" if all(a["doc"] in SEED_NAMES for a in item["answers"]) else "sample"
+        seeds = [answer["doc"] in SEED_NAMES for answer in answers]
+        group = "seed" if (any(seeds) if item.get("any") else all(seeds)) else "sample"
         queries.append(Query(item["id"], item["query"], item["doc_type"], item["role"], groups, group))
     return queries, skipped
 
