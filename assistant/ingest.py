@@ -51,7 +51,14 @@ from typing import Any
 from . import chunking, loaders, structure
 from .doctypes import get_doctype
 from .embedding import BATCH_SIZE, Embedder, get_embedder
-from .errors import IndexMismatchError, IndexMissingError, InputError, UserError
+from .errors import (
+    IndexMismatchError,
+    IndexMissingError,
+    InputError,
+    StorageError,
+    UserError,
+    describe_os_error,
+)
 from .keyword import KeywordIndex, remember, tokenize
 from .records import Chunk, Document, ParsedDocument
 from .settings import Settings
@@ -74,6 +81,7 @@ MIN_TYPE_CONFIDENCE = 0.25
 # Pending chunks (across documents) embedded, written to Chroma and committed to the manifest together; the
 # store writes at most 256 per call, so a group is one Chroma call.
 GROUP_CHUNKS = 256
+DELETED_FOLDER = ".deleted"  # where delete_document(remove_file=True) moves a file; skipped by ingest
 # Fresh passages per embedder call inside a group, a multiple of the embedder's batch: small enough that
 # progress is reported every few seconds, large enough that no batch is cut short between documents.
 EMBED_SLICE = 2 * BATCH_SIZE
@@ -763,9 +771,11 @@ def _writer(settings: Settings) -> tuple[Manifest, _Indexer]:
     return manifest, _Indexer(settings, manifest, embedder)
 
 
-def delete_document(settings: Settings, doc_id: str, remove_file: bool = False) -> None:
-    """Remove a document from Chroma, BM25, the manifest and the stored texts; with ``remove_file`` also
-    delete its file from the corpus folder (otherwise the next ingest of that folder adds it again)."""
+def delete_document(settings: Settings, doc_id: str, remove_file: bool = False) -> Path | None:
+    """Remove a document from Chroma, BM25, the manifest and the stored texts. With ``remove_file`` its file
+    also leaves the corpus folder (otherwise the next ingest of that folder adds it again): it is moved to
+    a ``DELETED_FOLDER`` beside it, which ingest skips like every hidden folder, so a writer who deleted the
+    wrong example can move it back. Returns where the file went (None when it was not moved)."""
     with _write_lock(Path(settings.index_dir)):
         manifest, indexer = _writer(settings)
         entry = _entry(manifest, doc_id)
@@ -773,8 +783,21 @@ def delete_document(settings: Settings, doc_id: str, remove_file: bool = False) 
         manifest.overrides.pop(doc_id, None)
         manifest.save()
         indexer.rebuild_keyword()
-        if remove_file and entry.get("path"):
-            Path(entry["path"]).unlink(missing_ok=True)
+        source = Path(entry["path"]) if remove_file and entry.get("path") else None
+        if source is None or not source.exists():
+            return None
+        target = source.parent / DELETED_FOLDER / source.name
+        if target.exists():
+            target = target.with_name(f"{source.stem}-{time.strftime('%Y%m%d-%H%M%S')}{source.suffix}")
+        try:
+            target.parent.mkdir(exist_ok=True)
+            os.replace(source, target)
+        except OSError as exc:
+            raise StorageError(
+                f"已从索引中删除，但原文件 {source} 无法移到 {target.parent}（{describe_os_error(exc)}）。"
+                "请手动移走该文件，否则再次入库会重新加入。"
+            ) from exc
+        return target
 
 
 def set_document_type(settings: Settings, doc_id: str, doc_type: str | None) -> None:

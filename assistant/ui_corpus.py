@@ -65,6 +65,10 @@ class CorpusTab:
             )
             self.type_btn = gr.Button("更正文种", scale=1, elem_id="corpus-type-btn")
             self.delete_btn = gr.Button("删除所选文档", variant="stop", scale=1, elem_id="corpus-delete-btn")
+        with gr.Row(visible=False) as self.confirm_row:  # a deletion is asked twice
+            self.confirm_text = gr.Markdown(elem_id="corpus-confirm-text")
+            self.confirm_btn = gr.Button("确认删除", variant="stop", scale=0, elem_id="corpus-confirm-btn")
+            self.cancel_btn = gr.Button("取消", scale=0, elem_id="corpus-cancel-btn")
         self._wire()
 
     def _wire(self) -> None:
@@ -73,9 +77,23 @@ class CorpusTab:
         self.upload_btn.click(self.add_files, inputs=[self.upload], outputs=outputs, **common)
         self.reindex_btn.click(self.reindex, inputs=[self.rebuild], outputs=outputs, **common)
         self.type_btn.click(self.set_type, inputs=[self.doc, self.new_type], outputs=outputs, **common)
-        self.delete_btn.click(self.delete, inputs=[self.doc], outputs=outputs, **common)
+        self.delete_btn.click(
+            self.ask_delete,
+            inputs=[self.doc],
+            outputs=[self.status, self.confirm_row, self.confirm_text],
+            api_visibility="private",
+        )
+        self.confirm_btn.click(self.delete, inputs=[self.doc], outputs=[*outputs, self.confirm_row], **common)
+        self.cancel_btn.click(
+            lambda: ("已取消删除。", gr.update(visible=False)),
+            outputs=[self.status, self.confirm_row],
+            api_visibility="private",
+        )
         self.doc.change(
-            self.current_type, inputs=[self.doc], outputs=[self.new_type], api_visibility="private"
+            self.current_type,
+            inputs=[self.doc],
+            outputs=[self.new_type, self.confirm_row],
+            api_visibility="private",
         )
 
     def wire_load(self, app: gr.Blocks) -> None:
@@ -95,11 +113,13 @@ class CorpusTab:
         )
 
     def current_type(self, doc_id: str | None):
-        """Preselect the chosen document's current type, so "更正文种" starts from what is indexed."""
+        """Preselect the chosen document's current type, so "更正文种" starts from what is indexed; a
+        pending deletion question is withdrawn when the selection changes."""
+        hide = gr.update(visible=False)
         if not doc_id:
-            return gr.update(value=None)
+            return gr.update(value=None), hide
         docs = {d["doc_id"]: d for d in ingest.list_documents(self.live.get())}
-        return gr.update(value=docs.get(doc_id, {}).get("doc_type") or None)
+        return gr.update(value=docs.get(doc_id, {}).get("doc_type") or None), hide
 
     def _result(self, message: str) -> tuple:
         table, doc = self.refresh_view()
@@ -180,20 +200,48 @@ class CorpusTab:
             return self._result(f"⚠ {exc}")
         return self._result(f"✔ 已将文种更正为{self.labels.get(doc_type, doc_type)}，并已重新入库。")
 
-    def delete(self, doc_id: str | None):
-        if not doc_id:
-            gr.Warning("请先选择要删除的文档。", title="缺少选择")
-            return "⚠ 请先选择要删除的文档。", gr.update(), gr.update(), gr.update()
+    def _selected(self, doc_id: str | None) -> tuple[str, bool] | None:
+        """The chosen document's file path and whether it lies in the corpus folder; None if gone."""
         settings = self.live.get()
-        path = next((d["path"] for d in ingest.list_documents(settings) if d["doc_id"] == doc_id), "")
+        docs = {d["doc_id"]: d for d in ingest.list_documents(settings)}
+        if doc_id not in docs:
+            return None
+        path = docs[doc_id]["path"]
         in_corpus = bool(path) and Path(path).resolve().is_relative_to(Path(settings.corpus_dir).resolve())
+        return path, in_corpus
+
+    def ask_delete(self, doc_id: str | None):
+        """First click: say what will happen and show 确认删除 / 取消."""
+        selected = self._selected(doc_id) if doc_id else None
+        if selected is None:
+            gr.Warning("请先选择要删除的文档。", title="缺少选择")
+            return "⚠ 请先选择要删除的文档。", gr.update(visible=False), gr.update()
+        path, in_corpus = selected
+        where = (
+            f"文件将移到范文文件夹下的 {ingest.DELETED_FOLDER} 子文件夹，需要时可移回并重新入库"
+            if in_corpus
+            else "文件不在范文文件夹中，不会被移动"
+        )
+        question = f"**确定删除“{Path(path).name}”吗？**删除后起草时不再引用它；{where}。"
+        return "", gr.update(visible=True), question
+
+    def delete(self, doc_id: str | None):
+        hide = gr.update(visible=False)
+        selected = self._selected(doc_id) if doc_id else None
+        if selected is None:
+            gr.Warning("请先选择要删除的文档。", title="缺少选择")
+            return "⚠ 请先选择要删除的文档。", gr.update(), gr.update(), gr.update(), hide
+        path, in_corpus = selected
         try:
-            ingest.delete_document(settings, doc_id, remove_file=in_corpus)
+            moved = ingest.delete_document(self.live.get(), doc_id, remove_file=in_corpus)
         except UserError as exc:
             gr.Warning(str(exc), title="删除失败")
-            return self._result(f"⚠ {exc}")
-        where = "并已从范文文件夹删除文件" if in_corpus else "（文件不在范文文件夹中，未删除文件）"
-        return self._result(f"✔ 已删除“{Path(path).name}”{where}，起草时不再引用。")
+            return (*self._result(f"⚠ {exc}"), hide)
+        if moved:
+            where = f"，原文件已移到 {moved.parent.name}/{moved.name}（可移回范文文件夹恢复）"
+        else:
+            where = "（原文件已不存在）" if in_corpus else "（文件不在范文文件夹中，未移动）"
+        return (*self._result(f"✔ 已删除“{Path(path).name}”{where}，起草时不再引用。"), hide)
 
 
 def _progress_callback(progress: gr.Progress):

@@ -243,9 +243,14 @@ def test_delete_document_removes_everything_and_optionally_the_file(hs: Settings
     _assert_consistent(hs)
     with pytest.raises(InputError, match="corpus list"):
         delete_document(hs, RESEARCH)
-    delete_document(hs, SPEECH, remove_file=True)
+    moved = delete_document(hs, SPEECH, remove_file=True)
     assert not (corpus_copy / f"{SPEECH}.txt").exists()
+    assert moved == corpus_copy / ".deleted" / f"{SPEECH}.txt" and moved.is_file()  # recoverable
     assert len(ingest([corpus_copy], hs).added) == 1  # the research report's file was kept: it comes back
+    shutil.copy2(moved, corpus_copy / f"{SPEECH}.txt")  # putting it back restores the speech
+    assert len(ingest([corpus_copy], hs).added) == 1
+    again = delete_document(hs, SPEECH, remove_file=True)  # a second deletion keeps the first copy too
+    assert again is not None and again != moved and again.parent == moved.parent and moved.is_file()
 
 
 def test_progress_callback_reports_each_file(hs: Settings, corpus_copy: Path) -> None:

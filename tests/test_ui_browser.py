@@ -140,8 +140,19 @@ def test_uploaded_document_is_cited_then_deleted(ui_settings: Settings, tmp_path
 
         page.get_by_role("tab", name="范文库").click()
         choose(page, "corpus-doc", "星火驿站")
+        click(page, "corpus-delete-btn")  # asks first; 取消 keeps everything
+        wait_for_text(page, "corpus-confirm-text", "确定删除“星火驿站调研.txt”", timeout=30_000)
+        screenshot(page, "corpus-delete-confirm.png")
+        click(page, "corpus-cancel-btn")
+        wait_for_text(page, "corpus-status", "已取消删除", timeout=30_000)
+        assert (corpus / "星火驿站调研.txt").exists()
+        assert page.locator("#corpus-confirm-btn").is_hidden()
         click(page, "corpus-delete-btn")
+        wait_for_text(page, "corpus-confirm-text", "确定删除", timeout=30_000)
+        click(page, "corpus-confirm-btn")
         wait_for_text(page, "corpus-status", "已删除", timeout=60_000)
+        assert ".deleted/星火驿站调研.txt" in text_of(page, "corpus-status")
+        assert (corpus / ".deleted" / "星火驿站调研.txt").is_file()  # recoverable, and ingest skips it
         page.wait_for_function(
             f"!document.querySelector('#corpus-table').innerText.includes('{UPLOAD_TITLE}')", timeout=30_000
         )

@@ -44,7 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_corpus_list)
     p = actions.add_parser("delete", help="从索引中删除一篇文档")
     p.add_argument("doc_id", metavar="DOC_ID")
-    p.add_argument("--remove-file", action="store_true", help="同时删除范文库文件夹中的原文件")
+    p.add_argument(
+        "--remove-file",
+        action="store_true",
+        help="同时把原文件移出范文库文件夹（移到其中的 .deleted 子文件夹，可恢复）",
+    )
     add_common(p)
     p.set_defaults(func=run_corpus_delete)
     p = actions.add_parser("set-type", help="更正一篇文档的文种（以后重新入库也保持）")
@@ -149,8 +153,13 @@ def run_corpus_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_corpus_delete(args: argparse.Namespace, settings: Settings) -> int:
-    ingest_mod.delete_document(settings, args.doc_id, remove_file=args.remove_file)
-    extra = "，原文件也已删除" if args.remove_file else "（原文件仍在，再次入库该文件夹会重新加入）"
+    moved = ingest_mod.delete_document(settings, args.doc_id, remove_file=args.remove_file)
+    if moved:
+        extra = f"，原文件已移到 {moved}（需要时可移回范文文件夹，再次入库即恢复）"
+    elif args.remove_file:
+        extra = "（原文件已不存在）"
+    else:
+        extra = "（原文件仍在，再次入库该文件夹会重新加入）"
     print(f"已从索引中删除 {args.doc_id}{extra}。")
     return 0
 
