@@ -163,7 +163,7 @@ def test_deleting_a_document_never_removes_a_file_outside_the_corpus_folder(
         tab = CorpusTab(LiveSettings(settings))
     doc_id = list_documents(settings)[0]["doc_id"]
     status, *_ = tab.delete(doc_id)
-    assert "文件不在范文文件夹中，未删除文件" in status
+    assert "文件不在范文文件夹中，未移动" in status
     assert (outside / "外部范文.txt").exists() and not list_documents(settings)
 
 
