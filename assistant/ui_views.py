@@ -2,8 +2,8 @@
 source labels, the checklist table, upload names, and the app-wide live settings.
 
 Kept apart from ``ui.py`` so they can be unit-tested without starting a server, and so ``ui*.py`` modules
-hold only wiring. The trade-off: the outline is edited as plain text (one ``## heading [key]`` line per
-section, ``- point`` lines under it) rather than in a grid; plain text is quicker to edit and to drive from
+hold only wiring. The trade-off: the outline is edited as plain text (one ``## heading [标记]`` line per
+section, the tag naming its role in Chinese, ``- point`` lines under it) rather than in a grid; plain text is quicker to edit and to drive from
 a browser test, at the cost of a tag the writer must leave in place.
 """
 
@@ -50,7 +50,8 @@ ROLE_LABELS = {
     "other": "其他",
 }
 
-_TAG = re.compile(r"\s*[\[［]\s*([A-Za-z][\w-]*)\s*[\]］]\s*$")
+_TAG = re.compile(r"\s*[\[［]\s*([^\[\]［］]{1,20}?)\s*[\]］]\s*$")
+_KEY = re.compile(r"[A-Za-z][\w-]*")
 _BULLET = re.compile(r"^\s*(?:[-*·•]|\d+[.、]|[（(]\d+[)）])\s*")
 
 
@@ -143,10 +144,23 @@ def request_form_values(request: dict[str, Any] | None) -> dict[str, Any]:
 # ---- the editable outline ----------------------------------------------------------------------------
 
 
+def _tags(outline: Outline) -> dict[str, str]:
+    """The tag shown after each section's heading, by section key: the Chinese label of its role (``[问题]``)
+    where that label names one key of the outline only, else the key itself."""
+    roles: dict[str, str] = {}
+    for item in outline.items:
+        roles.setdefault(item.key, item.role)
+    keys_by_label: dict[str, list[str]] = {}
+    for key, role in roles.items():
+        keys_by_label.setdefault(ROLE_LABELS.get(role, key), []).append(key)
+    return {key: label if len(keys) == 1 else key for label, keys in keys_by_label.items() for key in keys}
+
+
 def outline_to_text(outline: Outline) -> str:
+    tags = _tags(outline)
     lines = [f"# {outline.title}"]
     for item in outline.items:
-        lines.append(f"## {item.heading} [{item.key}]")
+        lines.append(f"## {item.heading} [{tags[item.key]}]")
         lines.extend(f"- {point}" for point in item.points)
     return "\n".join(lines)
 
@@ -154,15 +168,18 @@ def outline_to_text(outline: Outline) -> str:
 def text_to_outline(text: str, original: Outline) -> Outline:
     """Parse the writer's edited outline text back into an ``Outline`` based on ``original``.
 
-    Each ``## heading [key]`` line starts a section; the key ties it to the type's schema section (its role
-    and numbering come from the original outline). A heading without a tag is matched to the original by its
-    text. Sections the writer deleted are left out; new sections need a key of the original outline.
+    Each ``## heading [标记]`` line starts a section; the tag (the role's Chinese label, or the schema key,
+    which older texts show) ties it to the type's schema section (its role and numbering come from the
+    original outline). A heading without a tag is matched to the original by its text; a bracketed ending
+    that is no tag (``［试行］``) stays part of the heading. Sections the writer deleted are left out; new
+    sections need a tag of the original outline.
     """
     by_key: dict[str, OutlineItem] = {}
     by_heading: dict[str, OutlineItem] = {}
     for item in original.items:
         by_key.setdefault(item.key, item)
         by_heading.setdefault(item.heading, item)
+    by_tag = {tag: by_key[key] for key, tag in _tags(original).items()}
     title = original.title
     items: list[OutlineItem] = []
     for number, raw in enumerate((text or "").splitlines(), start=1):
@@ -172,13 +189,15 @@ def text_to_outline(text: str, original: Outline) -> Outline:
         if line.startswith("## ") or line == "##":
             heading = line[2:].strip()
             tag = _TAG.search(heading)
+            name = tag.group(1).strip() if tag else ""
+            if tag and not (name in by_tag or name in by_key or _KEY.fullmatch(name)):
+                tag = None  # a bracketed ending of the heading itself, not a tag
             if tag:
-                key = tag.group(1)
                 heading = heading[: tag.start()].strip()
-                base = by_key.get(key)
+                base = by_tag.get(name) or by_key.get(name)
                 if base is None:
-                    valid = "、".join(dict.fromkeys(i.key for i in original.items))
-                    raise InputError(f"提纲第 {number} 行的章节标记 [{key}] 无效，可用的标记：{valid}。")
+                    valid = "、".join(f"[{t}]" for t in dict.fromkeys(by_tag))
+                    raise InputError(f"提纲第 {number} 行的章节标记 [{name}] 无效，可用的标记：{valid}。")
             else:
                 base = by_heading.get(heading)
                 if base is None:

@@ -100,6 +100,8 @@ def _outline() -> Outline:
 def test_edited_outline_is_parsed_back_with_keys_roles_and_numbering() -> None:
     original = _outline()
     text = outline_to_text(original)
+    assert text.splitlines()[1] == "## 履职情况 [成效做法]"  # the tag names the role in Chinese
+    assert "## 存在的问题 [问题]" in text and "## 下一步工作打算 [措施打算]" in text
     assert outline_to_text(text_to_outline(text, original)) == text  # round trip
     edited = (
         "# 2024年度抓党建述职报告\n"
@@ -114,12 +116,19 @@ def test_edited_outline_is_parsed_back_with_keys_roles_and_numbering() -> None:
     ]
     assert outline.items[0].points == ["理论学习", "新增：作风建设"]
     assert original.items[0].heading == "履职情况"  # the original is not modified
+    # a Chinese tag moves a renamed section; a bracketed ending that is no tag stays in the heading
+    moved = text_to_outline("## 查摆的突出问题［问题］\n## 存在的问题［试行］ [问题]", original)
+    assert [(i.key, i.heading) for i in moved.items] == [
+        ("problems", "查摆的突出问题"),
+        ("problems", "存在的问题［试行］"),
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("## 新的一节 [nosuch]", "标记 [nosuch] 无效"),
+        ("## 新的一节 [nosuch]", "标记 [nosuch] 无效，可用的标记：[成效做法]、[问题]、[措施打算]"),
+        ("## 新的一节［试行］", "缺少章节标记"),
         ("## 改过名又没有标记", "缺少章节标记"),
         ("- 没有章节的要点", "不在任何章节下"),
         ("# 只有标题", "没有章节"),

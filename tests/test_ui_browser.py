@@ -59,7 +59,7 @@ def test_draft_outline_sources_download_and_reload(ui_settings: Settings, tmp_pa
             "document.querySelector('#outline textarea').value.includes('## ')", timeout=60_000
         )
         outline = page.locator("#outline textarea").input_value()
-        assert "[duties]" in outline or "履职" in outline
+        assert "## 履职情况 [成效做法]" in outline  # the section tag names its role in Chinese
         # the writer edits the outline: a new sub-point under the first section
         lines = outline.splitlines()
         first = next(i for i, line in enumerate(lines) if line.startswith("## "))
