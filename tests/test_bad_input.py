@@ -25,9 +25,8 @@ from browser import serve
 
 from assistant import ingest as ingest_mod
 from assistant.cli import main
-from assistant.ingest import ingest
 from assistant.retrieval import Retriever
-from assistant.settings import PROJECT_ROOT, Settings, load_settings
+from assistant.settings import Settings, load_settings
 
 SEED_TEXT = (
     "关于加强机关党建工作的讲话\n同志们：\n一、提高政治站位\n要坚持把{marker}作为重要任务，认真抓好落实。\n"
@@ -90,13 +89,6 @@ def make_input(case: str, folder: Path) -> Path:
 
 
 # ---- index fixtures and snapshots --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def _hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("hash-index")
-    ingest([PROJECT_ROOT / "corpus"], Settings(index_dir=folder, embedder="hashing"))
-    return folder
 
 
 @pytest.fixture

@@ -38,13 +38,6 @@ REQUEST = DraftRequest(
 )
 
 
-@pytest.fixture(scope="module")
-def _hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("fault-index")
-    ingest([PROJECT_ROOT / "corpus"], Settings(index_dir=folder, embedder="hashing"))
-    return folder
-
-
 @pytest.fixture
 def hs(_hash_index: Path, tmp_path: Path) -> Settings:
     index = tmp_path / "index"
