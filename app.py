@@ -6,7 +6,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from assistant.settings import load_settings  # noqa: E402
-from assistant.ui import build_app, launch  # noqa: E402
+from assistant.ui.app import build_app, launch  # noqa: E402
 
 if __name__ == "__main__":
     settings = load_settings()

@@ -2,7 +2,7 @@
 peak memory, and a deterministic generated corpus made by recombining the seed documents' sections.
 
 Trade-off: the generator cuts the seed documents into parts with a few line patterns of its own (heading
-numbers, the ``…如下：`` opening, the closing formulas) instead of calling ``assistant.structure``. Its output
+numbers, the ``…如下：`` opening, the closing formulas) instead of calling ``assistant.index.structure``. Its output
 then stays the same when the parser changes, so ingest and latency figures from different days measure the
 same input; the price is that it knows only the heading forms the five seeds use.
 """
@@ -237,7 +237,7 @@ def cut_template(name: str, doc_type: str, title: str, text: str) -> Template:
 
 
 def seed_templates(seed_dir: Path = SEED_DIR) -> list[Template]:
-    from assistant.loaders import load_catalog, load_document
+    from assistant.index.loaders import load_catalog, load_document
 
     catalog = load_catalog(seed_dir)
     out = []

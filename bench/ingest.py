@@ -55,7 +55,7 @@ def _settings(index_dir: Path, embedder: str):
 
 def _stored_passages(index_dir: Path) -> list[str]:
     """The passages (heading path + chunk text) an index holds, in manifest order."""
-    from assistant.ingest import Manifest, chunk_from_dict, passage_text, read_document_file
+    from assistant.index.ingest import Manifest, chunk_from_dict, passage_text, read_document_file
 
     manifest = Manifest.read(index_dir)
     assert manifest is not None
@@ -94,10 +94,10 @@ def child_ratio(
     one growing index run back to back, in the order raw-ingest, ingest-raw, raw-ingest, ... so that the
     load of a shared machine, which drifts over minutes, falls on both sides alike.
     """
-    from assistant import ingest as ingest_module
-    from assistant.embedding import get_embedder
-    from assistant.ingest import ingest
-    from assistant.keyword import tokenize
+    from assistant.index import ingest as ingest_module
+    from assistant.index.embedding import get_embedder
+    from assistant.index.ingest import ingest
+    from assistant.index.keyword import tokenize
 
     embedder = get_embedder(embedder_name)
     embedder.embed_query("预热")  # load and warm the model outside every timed region
@@ -177,9 +177,9 @@ def child_ratio(
 
 def child_ingest(corpus: Path, index_dir: Path, embedder_name: str) -> dict[str, Any]:
     """One ingest call, timed after imports and model loading."""
-    from assistant.embedding import get_embedder
-    from assistant.ingest import ingest
-    from assistant.keyword import tokenize
+    from assistant.index.embedding import get_embedder
+    from assistant.index.ingest import ingest
+    from assistant.index.keyword import tokenize
 
     get_embedder(embedder_name).embed_query("预热")  # model load and jieba's dictionary load are not timed
     tokenize("预热")

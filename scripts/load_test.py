@@ -133,7 +133,7 @@ def main() -> int:
 
     from browser import serve
 
-    from assistant.ingest import ingest
+    from assistant.index.ingest import ingest
     from assistant.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="load-test-") as tmp:

@@ -33,7 +33,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serve(settings) -> Iterator[str]:
     """Build and launch the app for ``settings`` on a free local port; yield its URL; close it after."""
-    from assistant.ui import build_app, launch
+    from assistant.ui.app import build_app, launch
 
     app = build_app(settings)
     _, url, _ = launch(app, settings, server_port=free_port(), prevent_thread_lock=True, quiet=True)

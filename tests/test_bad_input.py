@@ -23,9 +23,9 @@ import docx
 import pytest
 from browser import serve
 
-from assistant import ingest as ingest_mod
 from assistant.cli import main
-from assistant.retrieval import Retriever
+from assistant.index import ingest as ingest_mod
+from assistant.index.retrieval import Retriever
 from assistant.settings import Settings, load_settings
 
 SEED_TEXT = (
@@ -138,8 +138,8 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def corpus_tab(settings: Settings):
     import gradio as gr
 
-    from assistant.ui_corpus import CorpusTab
-    from assistant.ui_views import LiveSettings
+    from assistant.ui.corpus_tab import CorpusTab
+    from assistant.ui.views import LiveSettings
 
     with gr.Blocks():
         return CorpusTab(LiveSettings(settings))
@@ -387,7 +387,7 @@ def test_api_draft(
 )
 def test_ui_form_refuses_oversized_fields(field: str, message: str) -> None:
     from assistant.errors import InputError
-    from assistant.ui_views import build_request
+    from assistant.ui.views import build_request
 
     values = {"unit": "", "occasion": "", "points": ""}
     values[field] = "党建" * 3000

@@ -11,8 +11,8 @@ from servers import free_port, start_chroma, stop
 
 from assistant.cli import main
 from assistant.errors import BackendError
-from assistant.ingest import Manifest, ingest
-from assistant.retrieval import Retriever
+from assistant.index.ingest import Manifest, ingest
+from assistant.index.retrieval import Retriever
 from assistant.settings import load_settings
 
 pytestmark = pytest.mark.server

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from conftest import SEEDS
 
-from assistant import chunking, loaders, structure
+from assistant.index import chunking, loaders, structure
 from assistant.tokens import count_tokens
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.ingest import Manifest
+from assistant.index.ingest import Manifest
 from assistant.settings import Settings
 
 RESEARCH = "004_98979e0a19b40566"

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from assistant.adapt import Adapter, number_tokens
-from assistant.composer import Composer, SourceBook, passage_units, split_sentences
 from assistant.doctypes import get_doctype
+from assistant.draft.adapt import Adapter, number_tokens
+from assistant.draft.composer import Composer, SourceBook, passage_units, split_sentences
 from assistant.records import Chunk, DraftRequest, OutlineItem, Passage
 from assistant.settings import PROJECT_ROOT
 from tests.seed_passages import has_redaction, seed_passages
@@ -171,7 +171,7 @@ def test_a_speakers_line_is_not_used_as_the_unit_name():
     ],
 )
 def test_the_guard_and_the_numbers_check_agree_on_what_is_an_unsupported_figure(sentence: str):
-    from assistant import metrics
+    from assistant.evals import metrics
 
     request = DraftRequest("speech", "基层党组织建设", materials=["街道辖12个社区，共有党员1480名。"])
     a = Adapter(request, PROMPTS)
@@ -200,7 +200,7 @@ def test_the_guard_on_generated_text_counts_what_it_changed():
 
 
 def test_a_long_verbatim_stretch_is_cut_below_the_copy_ceiling():
-    from assistant import metrics
+    from assistant.evals import metrics
 
     topics = ["组织建设", "思想建设", "作风建设", "纪律建设", "制度建设", "队伍建设", "阵地建设", "文化建设"]
     body = "".join(

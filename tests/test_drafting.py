@@ -11,12 +11,13 @@ from dataclasses import replace
 
 import pytest
 
-from assistant import metrics, numerals
-from assistant.adapt import number_tokens
-from assistant.composer import KIN_ROLES, split_sentences, strip_end
+from assistant import numerals
 from assistant.doctypes import get_doctype
-from assistant.drafting import make_outline, regenerate_section, write_draft
+from assistant.draft.adapt import number_tokens
+from assistant.draft.composer import KIN_ROLES, split_sentences, strip_end
+from assistant.draft.pipeline import make_outline, regenerate_section, write_draft
 from assistant.errors import IndexMissingError, InputError
+from assistant.evals import metrics
 from assistant.numerals import from_chinese
 from assistant.records import Draft, DraftRequest
 from assistant.settings import PROJECT_ROOT, Settings

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from assistant.embedding import HashingEmbedder, get_embedder
 from assistant.errors import InputError
+from assistant.index.embedding import HashingEmbedder, get_embedder
 
 
 def _cos(a: list[float], b: list[float]) -> float:

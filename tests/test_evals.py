@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import evals
 from assistant.cli import main
+from assistant.evals import runs as evals
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 
 CASES = PROJECT_ROOT / "evals" / "cases"

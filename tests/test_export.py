@@ -9,9 +9,9 @@ from docx import Document as WordDocument
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from assistant.drafting import write_draft
+from assistant.draft.export import SOURCES_HEADING, save, to_markdown
+from assistant.draft.pipeline import write_draft
 from assistant.errors import InputError
-from assistant.export import SOURCES_HEADING, save, to_markdown
 from assistant.records import DraftRequest
 from assistant.settings import Settings
 from tests.seed_passages import SeedRetriever

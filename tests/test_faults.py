@@ -22,12 +22,12 @@ import pytest
 from fake_openai import FakeOpenAI
 from servers import free_port, start_chroma, stop
 
-from assistant import drafting
 from assistant.cli import main
+from assistant.draft import pipeline as drafting
 from assistant.errors import BackendError
-from assistant.ingest import ingest
+from assistant.index.ingest import ingest
+from assistant.index.retrieval import Retriever
 from assistant.records import DraftRequest
-from assistant.retrieval import Retriever
 from assistant.settings import PROJECT_ROOT, Settings
 
 REQUEST = DraftRequest(
@@ -124,8 +124,8 @@ def test_llm_fault_reaches_the_page_and_the_request_is_kept_in_the_browser(hs: S
     finished draft, a notice, and the request saved for a reload."""
     import gradio as gr
 
-    from assistant.ui_draft import DraftTab
-    from assistant.ui_views import LiveSettings
+    from assistant.ui.draft_tab import DraftTab
+    from assistant.ui.views import LiveSettings
 
     with FakeOpenAI() as fake:
         fake.default = ("status", 500)
@@ -217,8 +217,8 @@ def _unshare_works() -> bool:
 CHECK = textwrap.dedent(
     """
     import json, sys
-    from assistant.ingest import Manifest
-    from assistant.retrieval import Retriever
+    from assistant.index.ingest import Manifest
+    from assistant.index.retrieval import Retriever
     from assistant.settings import load_settings
     settings = load_settings(index_dir=sys.argv[1], embedder="hashing")
     retriever = Retriever.open(settings)
@@ -323,7 +323,7 @@ def test_write_failure_inside_ingest_keeps_the_index_and_is_explained(
     line, and the index still opens with what it had."""
     import errno
 
-    from assistant import ingest as ingest_mod
+    from assistant.index import ingest as ingest_mod
 
     before = sorted(Retriever.open(hs).chunks)
     new = tmp_path / "new"

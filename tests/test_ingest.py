@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import ingest as ingest_mod
 from assistant.errors import IndexMismatchError, InputError
-from assistant.ingest import Manifest, delete_document, ingest, list_documents, set_document_type
-from assistant.keyword import KeywordIndex
-from assistant.retrieval import Retriever
+from assistant.index import ingest as ingest_mod
+from assistant.index.ingest import Manifest, delete_document, ingest, list_documents, set_document_type
+from assistant.index.keyword import KeywordIndex
+from assistant.index.retrieval import Retriever
+from assistant.index.store import open_store
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
-from assistant.store import open_store
 
 RESEARCH = "004_98979e0a19b40566"
 SPEECH = "001_6e9dedf2a6c80475"
@@ -190,7 +190,7 @@ def test_unreadable_or_foreign_manifest_is_refused(hs: Settings, corpus_copy: Pa
     with pytest.raises(IndexMismatchError, match="损坏"):
         ingest([corpus_copy], hs)
     assert len(ingest([corpus_copy], hs, rebuild=True).added) == 5
-    from assistant.store import _client
+    from assistant.index.store import _client
 
     # the collection the unreadable manifest named is gone too, not left behind in the database
     names = [getattr(c, "name", c) for c in _client(hs).list_collections()]
@@ -277,7 +277,7 @@ def test_a_document_of_no_recognisable_type_is_recorded_as_unknown(hs: Settings,
     """Not passed off as a duty report (the detector's fallback at confidence 0): excluded from every
     same-type search, found without a filter and by role, and correctable by the writer."""
     from assistant.doctypes import load_doctypes
-    from assistant.ui_views import document_rows
+    from assistant.ui.views import document_rows
 
     (corpus_copy / "随笔.txt").write_text(NO_STRUCTURE, encoding="utf-8")
     report = ingest([corpus_copy], hs)
@@ -314,7 +314,7 @@ def test_a_document_of_no_recognisable_type_is_recorded_as_unknown(hs: Settings,
 
 
 def test_leftovers_of_an_interrupted_run_are_ignored_then_cleaned(hs: Settings, corpus_copy: Path) -> None:
-    from assistant.embedding import get_embedder
+    from assistant.index.embedding import get_embedder
     from assistant.records import Chunk
 
     ingest([corpus_copy], hs)
@@ -344,7 +344,7 @@ def test_leftovers_of_an_interrupted_run_are_ignored_then_cleaned(hs: Settings, 
 def test_stale_bm25_is_rebuilt_on_open(hs: Settings, corpus_copy: Path) -> None:
     ingest([corpus_copy], hs)
     shutil.rmtree(hs.index_dir / "bm25")
-    from assistant import keyword
+    from assistant.index import keyword
 
     keyword._CACHE.clear()
     ingest_mod._read_document_file.cache_clear()

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from assistant.drafting import write_draft
+from assistant.draft.pipeline import write_draft
 from assistant.errors import BackendError
 from assistant.llm import LLMClient, test_connection
 from assistant.records import DraftRequest

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from browser import serve
 
-from assistant.ingest import ingest
+from assistant.index.ingest import ingest
 from assistant.settings import PROJECT_ROOT, Settings
 
 REQUESTS = 20

@@ -9,8 +9,8 @@ import docx
 import pytest
 from conftest import SEEDS
 
-from assistant import loaders, structure
 from assistant.errors import InputError
+from assistant.index import loaders, structure
 from assistant.settings import PROJECT_ROOT
 
 CORPUS = PROJECT_ROOT / "corpus"

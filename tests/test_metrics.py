@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import metrics
+from assistant.evals import metrics
 from assistant.records import Draft, DraftParagraph, DraftRequest, DraftSection, Source
 from assistant.settings import PROJECT_ROOT
 

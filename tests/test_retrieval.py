@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import retrieval
 from assistant.errors import IndexMissingError, InputError
-from assistant.ingest import delete_document, ingest, set_document_type
-from assistant.keyword import KeywordIndex, tokenize
+from assistant.index import retrieval
+from assistant.index.ingest import delete_document, ingest, set_document_type
+from assistant.index.keyword import KeywordIndex, tokenize
+from assistant.index.retrieval import Retriever, _mmr
+from assistant.index.store import where_filter
 from assistant.records import ROLES
-from assistant.retrieval import Retriever, _mmr
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
-from assistant.store import where_filter
 
 RESEARCH = "004_98979e0a19b40566"
 
@@ -161,7 +161,7 @@ def test_seed_search_finds_the_research_report_problem_section(seed_settings: Se
 
 def test_search_after_the_bm25_folder_is_gone(hs: Settings) -> None:
     shutil.rmtree(hs.index_dir / "bm25")
-    from assistant import keyword
+    from assistant.index import keyword
 
     keyword._CACHE.clear()
     retriever = Retriever.open(hs)

@@ -17,9 +17,10 @@ import pytest
 from browser import serve
 from fake_openai import FakeOpenAI
 
-from assistant import drafting, export
 from assistant.cli import main
-from assistant.ingest import ingest
+from assistant.draft import export
+from assistant.draft import pipeline as drafting
+from assistant.index.ingest import ingest
 from assistant.records import DraftRequest
 from assistant.settings import Settings, load_settings
 
@@ -126,7 +127,7 @@ def test_gradio_upload_with_a_traversal_name_stays_in_the_upload_cache(
     cache, and the name the app then receives is a plain base name."""
     import tempfile
 
-    from assistant.ui_views import safe_upload_name
+    from assistant.ui.views import safe_upload_name
 
     target = tmp_path / "escaped.txt"
     cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
@@ -150,9 +151,9 @@ def test_deleting_a_document_never_removes_a_file_outside_the_corpus_folder(
 ) -> None:
     import gradio as gr
 
-    from assistant.ingest import list_documents
-    from assistant.ui_corpus import CorpusTab
-    from assistant.ui_views import LiveSettings
+    from assistant.index.ingest import list_documents
+    from assistant.ui.corpus_tab import CorpusTab
+    from assistant.ui.views import LiveSettings
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -183,7 +184,7 @@ def _listening(port: int) -> set[str]:
 
 
 def test_web_app_binds_loopback_unless_told_otherwise(settings: Settings, monkeypatch) -> None:
-    from assistant.ui import launch_options
+    from assistant.ui.app import launch_options
 
     assert load_settings().host == "127.0.0.1"
     assert launch_options(load_settings())["server_name"] == "127.0.0.1"

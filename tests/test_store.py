@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
-from assistant import store as store_mod
-from assistant.embedding import HashingEmbedder
 from assistant.errors import BackendError, StorageError
+from assistant.index import store as store_mod
+from assistant.index.embedding import HashingEmbedder
+from assistant.index.store import ChunkStore, open_store, release, where_filter
 from assistant.records import Chunk
 from assistant.settings import Settings
-from assistant.store import ChunkStore, open_store, release, where_filter
 
 EMB = HashingEmbedder()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import loaders, structure
 from assistant.errors import InputError
+from assistant.index import loaders, structure
 from assistant.records import ROLES
 from assistant.settings import PROJECT_ROOT
 

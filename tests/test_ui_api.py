@@ -11,8 +11,8 @@ import httpx
 import pytest
 from browser import serve
 
+from assistant.draft.export import SOURCES_HEADING
 from assistant.errors import InputError
-from assistant.export import SOURCES_HEADING
 from assistant.records import (
     Draft,
     DraftParagraph,
@@ -23,7 +23,7 @@ from assistant.records import (
     Source,
 )
 from assistant.settings import Settings
-from assistant.ui_views import (
+from assistant.ui.views import (
     build_request,
     draft_from_dict,
     outline_to_text,
@@ -175,7 +175,7 @@ def test_sources_mark_the_ones_the_text_cites() -> None:
 def test_sources_list_retrieved_passages_the_draft_did_not_cite() -> None:
     """The panel lists every passage retrieved while drafting: cited ones ✔ with their number, the rest
     ○ 未引用, each chunk once (a passage retrieved for two sections, or also cited, is not repeated)."""
-    from assistant.ui_stream import StreamView
+    from assistant.ui.stream import StreamView
 
     view = StreamView()
     extra = {
@@ -296,7 +296,7 @@ def test_login_is_required_when_configured(settings: Settings) -> None:
 
 
 def test_streamed_sections_show_as_they_arrive_and_errors_reach_the_page() -> None:
-    from assistant.ui_stream import StreamView, stream_pipeline
+    from assistant.ui.stream import StreamView, stream_pipeline
 
     def run(on_event):
         on_event("outline", {"title": "述职报告", "items": []})

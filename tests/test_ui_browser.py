@@ -126,7 +126,7 @@ def test_uploaded_document_is_cited_then_deleted(ui_settings: Settings, tmp_path
         wait_for_text(page, "corpus-status", "已入库", timeout=180_000)
         page.locator("#corpus-table", has_text=UPLOAD_TITLE).wait_for(timeout=30_000)
         assert (corpus / "星火驿站调研.txt").exists()
-        from assistant.ingest import list_documents
+        from assistant.index.ingest import list_documents
 
         uploaded = [d for d in list_documents(ui_settings) if d["title"] == UPLOAD_TITLE]
         assert [d["doc_type"] for d in uploaded] == ["research-report"]  # detected from the text

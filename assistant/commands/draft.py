@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import drafting, export, loaders
 from ..cli import add_common
 from ..doctypes import load_doctypes
+from ..draft import export
+from ..draft import pipeline as drafting
 from ..errors import InputError
+from ..index import loaders
 from ..records import DraftRequest
 from ..settings import Settings
 

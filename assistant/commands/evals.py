@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from .. import evals
 from ..errors import InputError
+from ..evals import runs as evals
 from ..settings import Settings
 
 

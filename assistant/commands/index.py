@@ -11,10 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from .. import ingest as ingest_mod
 from ..cli import add_common
+from ..index import ingest as ingest_mod
+from ..index.retrieval import Retriever
 from ..records import ROLES
-from ..retrieval import Retriever
 from ..settings import Settings
 
 

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from ..ui import build_app, launch  # gradio is imported only when the web UI is started
+    from ..ui.app import build_app, launch  # gradio is imported only when the web UI is started
 
     settings = settings.with_overrides(host=args.host, port=args.port)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.auth_user:

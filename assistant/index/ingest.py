@@ -49,9 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from . import chunking, loaders, structure
-from .doctypes import get_doctype
+from ..doctypes import get_doctype
 from .embedding import BATCH_SIZE, Embedder, get_embedder
-from .errors import (
+from ..errors import (
     IndexMismatchError,
     IndexMissingError,
     InputError,
@@ -60,8 +60,8 @@ from .errors import (
     describe_os_error,
 )
 from .keyword import KeywordIndex, remember, tokenize
-from .records import Chunk, Document, ParsedDocument
-from .settings import Settings
+from ..records import Chunk, Document, ParsedDocument
+from ..settings import Settings
 from .store import ChunkStore, drop_local_collections, open_store
 from .store import release as release_store
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import InputError
-from .records import Draft, DraftParagraph
+from ..errors import InputError
+from ..records import Draft, DraftParagraph
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"

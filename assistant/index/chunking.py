@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .records import Chunk, ParsedDocument, Section
-from .tokens import count_tokens
+from ..records import Chunk, ParsedDocument, Section
+from ..tokens import count_tokens
 
 _ENDS = "。！？；!?;\n"
 _CLAUSES = "，、：,:"

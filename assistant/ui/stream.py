@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import Draft, Outline
+from ..records import Draft, Outline
 
 # what the sources panel keeps of a retrieved passage (the text is fetched on click, not stored per draft)
 PASSAGE_KEYS = ("chunk_id", "doc_id", "title", "heading_path", "role")

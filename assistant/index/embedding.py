@@ -27,8 +27,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import BackendError, InputError
-from .settings import Settings
+from ..errors import BackendError, InputError
+from ..settings import Settings
 
 BATCH_SIZE = 16
 HASHING_DIM = 384

@@ -18,13 +18,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from . import numerals
-from .adapt import Adapter
-from .composer import _HEADING_RE, KIN_ROLES, Composer, SourceBook, split_sentences, strip_end
-from .doctypes import DocType, SectionSpec, get_doctype
-from .errors import BackendError, InputError, UserError
-from .prompts import get_prompt, render, render_string
-from .records import (
+from .. import numerals
+from ..doctypes import DocType, SectionSpec, get_doctype
+from ..errors import BackendError, InputError, UserError
+from ..prompts import get_prompt, render, render_string
+from ..records import (
     Draft,
     DraftParagraph,
     DraftRequest,
@@ -34,8 +32,10 @@ from .records import (
     Passage,
     Source,
 )
-from .request_fields import MAX_LINE_FIELD_CHARS, MAX_TOPIC_CHARS, check_field, check_points, strip_markup
-from .settings import Settings
+from ..request_fields import MAX_LINE_FIELD_CHARS, MAX_TOPIC_CHARS, check_field, check_points, strip_markup
+from ..settings import Settings
+from .adapt import Adapter
+from .composer import _HEADING_RE, KIN_ROLES, Composer, SourceBook, split_sentences, strip_end
 
 EventFn = Callable[[str, dict[str, Any]], None]
 REFERENCE_TOKENS = 1800  # budget for reference passages in one LLM section prompt
@@ -141,7 +141,7 @@ def make_outline(request: DraftRequest, settings: Settings) -> Outline:
 
 # --------------------------------------------------------------------------------------------- retrieval
 def open_retriever(settings: Settings) -> Any:
-    from .retrieval import Retriever
+    from ..index.retrieval import Retriever
 
     return Retriever.open(settings)
 
@@ -197,7 +197,7 @@ def fence_safe(text: str) -> str:
 
 
 def _reference_block(passages: list[Passage]) -> list[dict[str, Any]]:
-    from .tokens import count_tokens
+    from ..tokens import count_tokens
 
     refs, used = [], 0
     for n, passage in enumerate(passages, 1):
@@ -243,7 +243,7 @@ class _LLMSectionWriter:
     def __init__(
         self, settings: Settings, doctype: DocType, request: DraftRequest, title: str, adapter: Adapter
     ):
-        from .llm import LLMClient
+        from ..llm import LLMClient
 
         self.client = LLMClient(settings)
         self.settings = settings
@@ -404,7 +404,7 @@ def check_draft(draft: Draft, doctype: DocType, settings: Settings) -> list[str]
     if gaps:
         warnings.append(f"草稿中有 {gaps} 处“【待补：…】”，请补充实际情况和数据后再使用。")
     try:
-        from . import metrics
+        from ..evals import metrics
     except ImportError:
         return warnings
     try:

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import metrics
-from .records import DraftRequest
+from ..evals import metrics
+from ..records import DraftRequest
 
 SENTENCE_END = "。！？；!?;"
 _CLOSERS = "”’」』）)"

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import ingest, llm
-from .errors import UserError
-from .ui_views import LiveSettings
+from .. import llm
+from ..errors import UserError
+from ..index import ingest
+from .views import LiveSettings
 
 
 class SettingsTab:

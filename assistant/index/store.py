@@ -33,9 +33,9 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError
 
-from .errors import BackendError, InputError, StorageError
-from .records import Chunk
-from .settings import Settings
+from ..errors import BackendError, InputError, StorageError
+from ..records import Chunk
+from ..settings import Settings
 
 _CLIENTS: dict[tuple[str, str], Any] = {}
 _COPIES: dict[str, Path] = {}  # read-only chroma folder -> the temporary folder holding its searchable copy

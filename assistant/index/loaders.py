@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
-from .records import Document
+from ..errors import InputError
+from ..records import Document
 
 TEXT_SUFFIXES = (".txt", ".md")
 DOCX_SUFFIX = ".docx"

@@ -21,11 +21,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import doctypes
-from .errors import InputError
-from .numerals import from_chinese
-from .records import Document, ParsedDocument, Section
-from .settings import load_settings
+from .. import doctypes
+from ..errors import InputError
+from ..numerals import from_chinese
+from ..records import Document, ParsedDocument, Section
+from ..settings import load_settings
 
 _CN_NUM = "一二三四五六七八九十"
 _PUNCT = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？", "．": "."}

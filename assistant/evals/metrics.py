@@ -19,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .doctypes import DocType, get_doctype
-from .numerals import from_chinese, to_chinese
-from .records import Draft, DraftRequest, ParsedDocument, Passage
+from ..doctypes import DocType, get_doctype
+from ..numerals import from_chinese, to_chinese
+from ..records import Draft, DraftRequest, ParsedDocument, Passage
 
 # ---------------------------------------------------------------------------------------------- thresholds
 POINT_BIGRAM_SHARE = 0.6  # a key point is covered by a sentence carrying this share of its bigrams
@@ -455,7 +455,7 @@ class _Block:
 
 def _parse(text: str, doctype: DocType) -> ParsedDocument | None:
     try:
-        from . import structure
+        from ..index import structure
     except ImportError:
         return None
     # the schema itself, not the configured prompts folder: a prompts copy may add a type (eval --prompts)
@@ -998,7 +998,7 @@ def score_draft(
     leftovers).
     """
     if isinstance(doctype, str):
-        from .settings import load_settings
+        from ..settings import load_settings
 
         doctype = get_doctype(doctype, prompts_dir or load_settings().prompts_dir)
     prompts_root = Path(prompts_dir) if prompts_dir else Path(doctype.path).resolve().parent.parent.parent

@@ -16,14 +16,16 @@ from typing import Any
 
 import gradio as gr
 
-from . import drafting, export, metrics
-from .doctypes import get_doctype, load_doctypes
-from .errors import UserError
-from .loaders import load_document
-from .records import Draft, DraftRequest, Outline
-from .retrieval import Retriever
-from .ui_stream import StreamView, stream_pipeline
-from .ui_views import (
+from ..doctypes import get_doctype, load_doctypes
+from ..draft import export
+from ..draft import pipeline as drafting
+from ..errors import UserError
+from ..evals import metrics
+from ..index.loaders import load_document
+from ..index.retrieval import Retriever
+from ..records import Draft, DraftRequest, Outline
+from .stream import StreamView, stream_pipeline
+from .views import (
     MATERIAL_SUFFIXES,
     LiveSettings,
     build_request,

@@ -16,8 +16,8 @@ from dataclasses import fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import InputError
-from .records import (
+from ..errors import InputError
+from ..records import (
     Draft,
     DraftParagraph,
     DraftRequest,
@@ -26,14 +26,14 @@ from .records import (
     OutlineItem,
     Source,
 )
-from .request_fields import (  # noqa: F401  (re-exported: the form's limits are drafting's)
+from ..request_fields import (  # noqa: F401  (re-exported: the form's limits are drafting's)
     MAX_LINE_FIELD_CHARS,
     MAX_POINTS_CHARS,
     MAX_TOPIC_CHARS,
     check_field,
     strip_markup,
 )
-from .settings import Settings
+from ..settings import Settings
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".docx")
 MATERIAL_SUFFIXES = (".txt", ".md", ".docx")

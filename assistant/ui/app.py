@@ -19,15 +19,16 @@ from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from . import drafting, export  # noqa: E402
-from .doctypes import load_doctypes  # noqa: E402
-from .errors import UserError  # noqa: E402
-from .retrieval import warm_in_background  # noqa: E402
-from .settings import Settings  # noqa: E402
-from .ui_corpus import CorpusTab  # noqa: E402
-from .ui_draft import DraftTab  # noqa: E402
-from .ui_settings import SettingsTab  # noqa: E402
-from .ui_views import LiveSettings, build_request  # noqa: E402
+from ..doctypes import load_doctypes  # noqa: E402
+from ..draft import export
+from ..draft import pipeline as drafting  # noqa: E402
+from ..errors import UserError  # noqa: E402
+from ..index.retrieval import warm_in_background  # noqa: E402
+from ..settings import Settings  # noqa: E402
+from .corpus_tab import CorpusTab  # noqa: E402
+from .draft_tab import DraftTab  # noqa: E402
+from .settings_tab import SettingsTab  # noqa: E402
+from .views import LiveSettings, build_request  # noqa: E402
 
 DRAFT_CONCURRENCY = 4
 

@@ -24,11 +24,11 @@ from typing import Any
 
 import yaml
 
+from ..doctypes import load_doctypes
+from ..errors import InputError, UserError
+from ..records import Draft, DraftParagraph, DraftRequest, DraftSection, Source
+from ..settings import Settings
 from . import metrics
-from .doctypes import load_doctypes
-from .errors import InputError, UserError
-from .records import Draft, DraftParagraph, DraftRequest, DraftSection, Source
-from .settings import Settings
 
 RUN_FORMAT = 1
 MEAN_MARGIN = 0.05  # a metric mean dropping more than this fails the gate
@@ -159,7 +159,7 @@ def read_draft_file(path: Path) -> tuple[Draft | str, bool]:
     if path.suffix == ".md":
         return path.read_text(encoding="utf-8"), True
     try:
-        from .loaders import load_document
+        from ..index.loaders import load_document
     except ImportError:
         if path.suffix == ".docx":
             raise InputError(f"无法读取 {path}：缺少 .docx 读取模块。") from None
@@ -320,7 +320,7 @@ def write_run(
 
 def _markdown(draft: Draft) -> str:
     try:
-        from .export import to_markdown
+        from ..draft.export import to_markdown
     except ImportError:
         return "\n\n".join(x for x in (draft.title, draft.subtitle, draft.text) if x) + "\n"
     return to_markdown(draft)
@@ -492,15 +492,15 @@ def format_table(
 # ------------------------------------------------------------------------------------------ eval driver
 def ensure_index(settings: Settings, log: Callable[[str], None]) -> None:
     """Ingest the corpus first when there is no index at ``settings.index_dir``."""
-    from .errors import IndexMissingError
-    from .retrieval import Retriever
+    from ..errors import IndexMissingError
+    from ..index.retrieval import Retriever
 
     try:
         Retriever.open(settings)
         return
     except IndexMissingError:
         pass
-    from .ingest import ingest
+    from ..index.ingest import ingest
 
     log(f"索引 {settings.index_dir} 不存在，先导入范文库 {settings.corpus_dir} …")
     ingest([Path(settings.corpus_dir)], settings)
@@ -515,7 +515,7 @@ def run_eval(
     judge_gate: bool = False,
 ) -> Run:
     """Draft and score every case; write and return the run folder."""
-    from .drafting import write_draft
+    from ..draft.pipeline import write_draft
 
     ensure_index(settings, log)
     rows, drafts = [], {}
@@ -660,8 +660,8 @@ def judge_draft(
 ) -> dict[str, Any]:
     """Score a draft with the fixed rubric through ``llm.LLMClient`` (temperature 0), cached on disk by the
     hash of rubric, model and input. Returns a metric dict like the others; it gates only when ``gate``."""
-    from .errors import BackendError
-    from .llm import LLMClient
+    from ..errors import BackendError
+    from ..llm import LLMClient
 
     system = JUDGE_RUBRIC.format(label=doc_label)
     user = _judge_user(text, request)

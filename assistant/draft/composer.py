@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import metrics, numerals
+from .. import numerals
+from ..doctypes import DocType, SectionSpec
+from ..evals import metrics
+from ..prompts import get_prompt, render
+from ..records import DraftParagraph, DraftRequest, OutlineItem, Passage, Source
 from .adapt import TITLE_ORG_RE, Adapter, normalize_punctuation
-from .doctypes import DocType, SectionSpec
-from .prompts import get_prompt, render
-from .records import DraftParagraph, DraftRequest, OutlineItem, Passage, Source
 from .units import (  # noqa: F401 - re-exported for drafting and the tests
     _HEADING_RE,
     SENTENCE_END,

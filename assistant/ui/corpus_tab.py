@@ -14,11 +14,11 @@ from typing import Any
 
 import gradio as gr
 
-from . import ingest
-from .doctypes import load_doctypes
-from .errors import UserError, describe_os_error
-from .loaders import load_document
-from .ui_views import UPLOAD_SUFFIXES, LiveSettings, document_rows, safe_upload_name, unique_destination
+from ..doctypes import load_doctypes
+from ..errors import UserError, describe_os_error
+from ..index import ingest
+from ..index.loaders import load_document
+from .views import UPLOAD_SUFFIXES, LiveSettings, document_rows, safe_upload_name, unique_destination
 
 HEADERS = ["标题", "文件", "文种", "章节数", "片段数"]
 

@@ -1,0 +1,1 @@
+"""Drafting: request -> outline -> retrieval -> section text -> checks -> Draft -> export."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, eval cases, runs, baseline gate and report."""

@@ -1,0 +1,1 @@
+"""Indexing: loading, parsing, chunking, embedding, storing and searching the corpus."""
