@@ -7,7 +7,7 @@ suite and the benchmarks can share one pipeline and tests can build inputs by ha
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # The fixed vocabulary of section roles shared by the parser, the index, the type schemas and the evals.
@@ -143,6 +143,32 @@ class DraftRequest:
     points: list[str] = field(default_factory=list)
     materials: list[str] = field(default_factory=list)  # texts, already loaded
     length: int | None = None  # target characters
+    speaker: str = (
+        ""  # who speaks or signs: a post (市人民政府副市长), a person (post + name); "" = from unit
+    )
+    skeleton: str = ""  # a skeleton name of the type's schema, or "doc:<doc_id>" to follow a corpus document
+    occasion_class: str = (
+        ""  # 总结表彰 | 部署动员 | 推进 | 开班 | 述职评议 | 调研座谈 | 典礼 …; "" = from occasion
+    )
+    public_corpus: bool = True  # may the composer draw policy language from the public reference collection
+    year: int | None = None  # the year the document is for (提法 of that year); None = this year
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Fact:
+    """One sentence of the writer's materials, with the role it plays and where it belongs.
+
+    role: "achievement" | "problem" | "cause" | "plan" | "background"; ``point`` is the key point it is
+    about ("" for none); ``section`` the outline item key it was placed in ("" while unplaced)."""
+
+    id: int
+    text: str
+    role: str = "background"
+    point: str = ""
+    section: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,11 +176,15 @@ class DraftRequest:
 
 @dataclass
 class OutlineItem:
-    key: str  # the schema section key
+    key: str  # the schema section key (unique within an outline)
     role: str
     heading: str  # as it will appear, without numbering
     points: list[str] = field(default_factory=list)  # sub-points (level-2 headings or 一是 items)
     numbering: str = "headings"  # "headings" | "items" | "topics" | "plain"
+    facts: list[int] = field(default_factory=list)  # ids of the writer's facts placed in this section
+    pairs: dict[str, str] = field(default_factory=dict)  # problems: sub-point -> the measure answering it
+    note: str = ""  # what the section must say (shown to the writer, used for gaps and prompts)
+    form: str = ""  # the schema form (heading | points | paragraph | topics); "" = from the schema
 
 
 @dataclass
@@ -162,9 +192,31 @@ class Outline:
     doc_type: str
     title: str
     items: list[OutlineItem]
+    skeleton: str = ""  # the skeleton the outline follows
+    occasion_class: str = ""
+    facts: list[Fact] = field(default_factory=list)  # the writer's materials as fact sentences
+    subtitle: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outline:
+        """The outline ``to_dict`` wrote (unknown keys ignored, so older saved outlines still load)."""
+        return cls(
+            doc_type=data["doc_type"],
+            title=data.get("title", ""),
+            items=[OutlineItem(**_known(OutlineItem, item)) for item in data.get("items") or []],
+            skeleton=data.get("skeleton", ""),
+            occasion_class=data.get("occasion_class", ""),
+            facts=[Fact(**_known(Fact, f)) for f in data.get("facts") or []],
+            subtitle=data.get("subtitle", ""),
+        )
+
+
+def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass
@@ -178,14 +230,41 @@ class Source:
     text: str = ""
 
 
+SPAN_KINDS: tuple[str, ...] = (
+    "fact",  # the writer's own material sentence (``fact`` names it)
+    "corpus",  # a sentence taken from the writer's corpus (``sources`` names it)
+    "public",  # policy language from the public reference collection (``sources`` names it)
+    "gap",  # a 【待补：…】 guidance gap for the writer to fill
+    "formula",  # the type's fixed language: salutation, opening, transitions, closing, leads
+    "model",  # text a language model wrote
+    "heading",  # a heading line's own words (numbering included)
+)
+
+
+@dataclass
+class Span:
+    """A sentence (or heading) of a paragraph with where it came from; a paragraph's text is its spans'
+    texts joined. ``note`` carries a check's remark for the writer (e.g. 【核实】 a name not in materials)."""
+
+    text: str
+    kind: str = "corpus"
+    sources: list[int] = field(default_factory=list)  # Source.number values
+    fact: int | None = None  # Fact.id for kind "fact"
+    note: str = ""
+
+
 @dataclass
 class DraftParagraph:
-    """One paragraph (or heading line) of a draft, with the numbers of the sources it drew on."""
+    """One paragraph (or heading line) of a draft, with the numbers of the sources it drew on.
+
+    ``spans`` (when the generator records them) split ``text`` into sentences with their provenance;
+    ``sources`` stays the union of the spans' sources so paragraph-level readers keep working."""
 
     text: str
     kind: str = "body"  # "heading" | "body" | "salutation" | "subtitle"
     level: int = 0  # heading level 1..4 for kind "heading", else 0
     sources: list[int] = field(default_factory=list)  # Source.number values
+    spans: list[Span] = field(default_factory=list)
 
 
 @dataclass
@@ -210,8 +289,39 @@ class Draft:
     generator: dict[str, Any] = field(default_factory=dict)  # backend, model, prompt names/versions/hashes
     request: DraftRequest | None = None
     subtitle: str = ""  # e.g. a speech's speaker line
+    facts: list[Fact] = field(default_factory=list)  # the writer's materials, each with where it was placed
+    suggestions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # section key -> passages
+    outline: Outline | None = None  # the outline the draft followed
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["type"] = data.pop("doc_type")
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Draft:
+        """The draft ``to_dict`` wrote (``draft --json``, a run's drafts, the web UI's saved state).
+        Raises KeyError/TypeError on a malformed dict; unknown keys are ignored."""
+        sections = []
+        for s in data.get("sections") or []:
+            paragraphs = []
+            for p in s.get("paragraphs") or []:
+                spans = [Span(**_known(Span, x)) for x in p.get("spans") or []]
+                paragraphs.append(DraftParagraph(**{**_known(DraftParagraph, p), "spans": spans}))
+            sections.append(DraftSection(**{**_known(DraftSection, s), "paragraphs": paragraphs}))
+        request = data.get("request")
+        outline = data.get("outline")
+        return cls(
+            doc_type=data.get("type") or data.get("doc_type") or "",
+            title=data.get("title", ""),
+            sections=sections,
+            text=data["text"],
+            sources=[Source(**_known(Source, x)) for x in data.get("sources") or []],
+            warnings=list(data.get("warnings") or []),
+            generator=dict(data.get("generator") or {}),
+            request=DraftRequest(**_known(DraftRequest, request)) if request else None,
+            subtitle=data.get("subtitle", ""),
+            facts=[Fact(**_known(Fact, f)) for f in data.get("facts") or []],
+            suggestions=dict(data.get("suggestions") or {}),
+            outline=Outline.from_dict(outline) if outline else None,
+        )

@@ -26,7 +26,7 @@ import yaml
 
 from ..doctypes import load_doctypes
 from ..errors import InputError, UserError
-from ..records import Draft, DraftParagraph, DraftRequest, DraftSection, Source
+from ..records import Draft, DraftRequest
 from ..settings import Settings
 from . import metrics
 
@@ -116,31 +116,7 @@ def load_cases(folder: Path, prompts_dir: Path | None = None) -> list[EvalCase]:
 def draft_from_dict(data: dict[str, Any]) -> Draft:
     """Rebuild a Draft from ``Draft.to_dict()`` (the ``draft --json`` output or a run's drafts/*.json)."""
     try:
-        sections = [
-            DraftSection(
-                key=s["key"],
-                role=s["role"],
-                heading=s.get("heading", ""),
-                text=s.get("text", ""),
-                source_ids=list(s.get("source_ids") or []),
-                level=int(s.get("level", 1)),
-                paragraphs=[DraftParagraph(**p) for p in s.get("paragraphs") or []],
-            )
-            for s in data.get("sections") or []
-        ]
-        sources = [Source(**s) for s in data.get("sources") or []]
-        request = DraftRequest(**data["request"]) if data.get("request") else None
-        return Draft(
-            doc_type=data.get("type") or data.get("doc_type") or "",
-            title=data.get("title", ""),
-            sections=sections,
-            text=data["text"],
-            sources=sources,
-            warnings=list(data.get("warnings") or []),
-            generator=dict(data.get("generator") or {}),
-            request=request,
-            subtitle=data.get("subtitle", ""),
-        )
+        return Draft.from_dict(data)
     except (KeyError, TypeError) as exc:
         raise InputError(f"草稿 JSON 格式不对（缺少或多出字段：{exc}）。请用 draft --json 的输出。") from exc
 

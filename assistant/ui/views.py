@@ -12,19 +12,16 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import InputError
 from ..records import (
     Draft,
-    DraftParagraph,
     DraftRequest,
-    DraftSection,
     Outline,
     OutlineItem,
-    Source,
 )
 from ..request_fields import (  # noqa: F401  (re-exported: the form's limits are drafting's)
     MAX_LINE_FIELD_CHARS,
@@ -222,11 +219,7 @@ def text_to_outline(text: str, original: Outline) -> Outline:
 
 
 def outline_from_dict(data: dict[str, Any]) -> Outline:
-    return Outline(
-        doc_type=data["doc_type"],
-        title=data["title"],
-        items=[OutlineItem(**item) for item in data.get("items", [])],
-    )
+    return Outline.from_dict(data)
 
 
 # ---- drafts ------------------------------------------------------------------------------------------
@@ -234,28 +227,7 @@ def outline_from_dict(data: dict[str, Any]) -> Outline:
 
 def draft_from_dict(data: dict[str, Any]) -> Draft:
     """Rebuild a ``Draft`` from ``Draft.to_dict()`` output (as stored in the browser)."""
-    data = dict(data)
-    doc_type = data.pop("type", None) or data.pop("doc_type", "")
-    sections = [
-        DraftSection(
-            **{
-                **{k: v for k, v in section.items() if k != "paragraphs"},
-                "paragraphs": [DraftParagraph(**p) for p in section.get("paragraphs", [])],
-            }
-        )
-        for section in data.pop("sections", [])
-    ]
-    sources = [Source(**s) for s in data.pop("sources", [])]
-    request = data.pop("request", None)
-    known = {f.name for f in fields(Draft)}
-    rest = {k: v for k, v in data.items() if k in known}
-    return Draft(
-        doc_type=doc_type,
-        sections=sections,
-        sources=sources,
-        request=DraftRequest(**request) if request else None,
-        **rest,
-    )
+    return Draft.from_dict(data)
 
 
 def used_chunk_ids(draft: Draft) -> set[str]:
