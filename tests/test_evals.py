@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
+from assistant.evals import cases as eval_cases
 from assistant.evals import runs as evals
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -34,7 +35,7 @@ def _json_run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int,
 
 # ---------------------------------------------------------------------------------------------------- cases
 def test_shipped_cases_cover_every_type_with_points_and_facts() -> None:
-    cases = evals.load_cases(CASES, PROJECT_ROOT / "prompts")
+    cases = eval_cases.load_cases(CASES, PROJECT_ROOT / "prompts")
     assert len(cases) >= 24
     assert Counter(c.doc_type for c in cases) == {
         "speech": 6,
@@ -54,10 +55,10 @@ def test_shipped_cases_cover_every_type_with_points_and_facts() -> None:
 def test_bad_case_file_gets_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text("id: x\ntype: memo\ntopic: 测试\n", encoding="utf-8")
     with pytest.raises(evals.InputError, match="文种“memo”未定义"):
-        evals.load_cases(tmp_path, PROJECT_ROOT / "prompts")
+        eval_cases.load_cases(tmp_path, PROJECT_ROOT / "prompts")
     (tmp_path / "x.yaml").write_text("id: x\ntype: speech\n", encoding="utf-8")
     with pytest.raises(evals.InputError, match="缺少字段 topic"):
-        evals.load_cases(tmp_path, PROJECT_ROOT / "prompts")
+        eval_cases.load_cases(tmp_path, PROJECT_ROOT / "prompts")
 
 
 # ------------------------------------------------------------------------------------------ the five seeds
@@ -202,7 +203,7 @@ def test_draft_json_round_trips_and_brings_its_sources(tmp_path: Path) -> None:
     )
     path = tmp_path / "d.json"
     path.write_text(json.dumps(draft.to_dict(), ensure_ascii=False), encoding="utf-8")
-    loaded, markdown = evals.read_draft_file(path)
+    loaded, markdown = eval_cases.read_draft_file(path)
     assert loaded == draft and markdown is False
 
 
