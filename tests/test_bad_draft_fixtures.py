@@ -165,7 +165,14 @@ def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:\.\d+)?", text))
 
 
-@pytest.mark.parametrize("path", sorted(GOOD.glob("*.md")), ids=lambda p: p.stem)
+GOOD_DRAFTS = sorted(p for p in GOOD.glob("*.md") if p.name != "README.md")
+
+
+def test_good_drafts_include_a_speech_and_a_research_report() -> None:
+    assert {_case(p.stem)["type"] for p in GOOD_DRAFTS} >= {"speech", "research-report"}
+
+
+@pytest.mark.parametrize("path", GOOD_DRAFTS, ids=lambda p: p.stem)
 def test_good_draft_states_only_the_writers_numbers_and_no_flagged_passage(path: Path) -> None:
     case = _case(path.stem)
     text = path.read_text(encoding="utf-8")
