@@ -36,13 +36,10 @@ def _json_run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int,
 # ---------------------------------------------------------------------------------------------------- cases
 def test_shipped_cases_cover_every_type_with_points_and_facts() -> None:
     cases = eval_cases.load_cases(CASES, PROJECT_ROOT / "prompts")
-    assert len(cases) >= 24
-    assert Counter(c.doc_type for c in cases) == {
-        "speech": 6,
-        "duty-report": 6,
-        "research-report": 6,
-        "work-report": 6,
-    }
+    assert len(cases) >= 41
+    by_type = Counter(c.doc_type for c in cases)
+    assert set(by_type) == {"speech", "duty-report", "research-report", "work-report"}
+    assert min(by_type.values()) >= 10, by_type  # the 24 seed-sector cases and 17 out-of-sector ones
     for case in cases:
         assert Path(case.path).stem == case.id
         assert len(case.request.points) >= 3, case.id
@@ -274,9 +271,10 @@ def test_full_eval_over_all_cases_runs_and_writes_a_run_folder(
         capsys, ["eval", "--cases", str(CASES), "--index", str(seed_settings.index_dir), "--json"]
     )
     assert code == 0
-    assert out["summary"]["cases"] == 24 and out["summary"]["errors"] == 0
+    shipped = len(evals.load_cases(CASES))
+    assert out["summary"]["cases"] == shipped and out["summary"]["errors"] == 0
     run = Path(out["run"])
-    assert len(list((run / "drafts").glob("*.json"))) == 24
+    assert len(list((run / "drafts").glob("*.json"))) == shipped
     params = json.loads((run / "params.json").read_text(encoding="utf-8"))
     assert params["generator"] and "types/work-report/schema.yaml" in params["prompts"]
 
