@@ -76,7 +76,9 @@ FORMULAS = [
 
 WHITESPACE = re.compile(r"[\s\u3000\u200b\u200c\u200d\ufeff]+")
 TO_FULL = str.maketrans({",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"})
-HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\)|\d+[.、．])")
+HEADING = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\)|\d+[.、．])"
+)
 FORMULA_RE = re.compile("|".join(re.escape(f) for f in sorted(FORMULAS, key=len, reverse=True)))
 
 
@@ -178,7 +180,9 @@ def check(seeds_dir: Path, public_dir: Path | None) -> tuple[list[str], dict]:
         if name in files and yes_no(lab.get("title")) is not None:
             titled = looks_like_title(first_line(files[name]))
             if titled != (yes_no(lab["title"]) == "yes"):
-                problems.append(f"{name}: title={yes_no(lab['title'])} but first line is {first_line(files[name])[:30]!r}")
+                problems.append(
+                    f"{name}: title={yes_no(lab['title'])} but first line is {first_line(files[name])[:30]!r}"
+                )
 
     counts = Counter(lab.get("type") for lab in labels.values() if isinstance(lab, dict))
     for doc_type in VARIANTS:
@@ -229,51 +233,57 @@ def check(seeds_dir: Path, public_dir: Path | None) -> tuple[list[str], dict]:
 
 
 def table(title: str, rows: list[tuple], header: tuple) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    lines = [title, "  ".join(str(h).ljust(w) for h, w in zip(header, widths))]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    lines = [title, "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
+
+
+def crosstab(labs: dict, value_of, values: list[str]) -> list[tuple]:
+    """One row per value: its count under each type, then in all."""
+    rows = []
+    for value in values:
+        names = [n for n in labs if value_of(n) == value]
+        per_type = [sum(1 for n in names if labs[n]["type"] == t) for t in VARIANTS]
+        rows.append((value, *per_type, len(names)))
+    return rows
+
+
+def band(length: int) -> str:
+    if length < SHORT:
+        return f"< {SHORT}"
+    return f">= {LONG}" if length >= LONG else f"{SHORT}-{LONG - 1}"
 
 
 def report(labels: dict, files: dict) -> str:
     labs = {n: lab for n, lab in labels.items() if n in files and isinstance(lab, dict)}
-    out = []
     by_type = Counter(lab["type"] for lab in labs.values())
     by_variant = Counter((lab["type"], lab["variant"]) for lab in labs.values())
     rows = [(t, v, by_variant[(t, v)]) for t in VARIANTS for v in sorted(VARIANTS[t]) if by_variant[(t, v)]]
     rows += [(t, "(all)", by_type[t]) for t in VARIANTS]
-    out.append(table("documents per type and variant", rows, ("type", "variant", "n")))
-
-    def per_type(key) -> list[tuple]:
-        values = sorted({str(lab[key]) for lab in labs.values()})
-        return [
-            (v, *(sum(1 for lab in labs.values() if lab["type"] == t and str(lab[key]) == v) for t in VARIANTS),
-             sum(1 for lab in labs.values() if str(lab[key]) == v))
-            for v in values
-        ]
+    out = [table("documents per type and variant", rows, ("type", "variant", "n"))]
 
     header = ("", *VARIANTS, "all")
-    out.append(table("\nsector x type", per_type("sector"), header))
-    out.append(table("\nlevel x type", per_type("level"), header))
+    for key in ("sector", "level"):
+        values = sorted({str(lab[key]) for lab in labs.values()})
+        out.append(table(f"\n{key} x type", crosstab(labs, lambda n, k=key: str(labs[n][k]), values), header))
     for flag in ("title", "party"):
-        rows = [
-            (f"{flag}={v}", *(sum(1 for lab in labs.values() if lab["type"] == t and yes_no(lab[flag]) == v)
-                              for t in VARIANTS), sum(1 for lab in labs.values() if yes_no(lab[flag]) == v))
-            for v in ("yes", "no")
-        ]
+        rows = crosstab(labs, lambda n, f=flag: f"{f}={yes_no(labs[n][f])}", [f"{flag}=yes", f"{flag}=no"])
         out.append(table(f"\n{flag} x type", rows, header))
-
-    def band(n: int) -> str:
-        return f"< {SHORT}" if n < SHORT else (f">= {LONG}" if n >= LONG else f"{SHORT}-{LONG - 1}")
-
     lengths = {n: len(WHITESPACE.sub("", files[n])) for n in labs}
-    bands = [f"< {SHORT}", f"{SHORT}-{LONG - 1}", f">= {LONG}"]
-    rows = [(b, *(sum(1 for n, lab in labs.items() if lab["type"] == t and band(lengths[n]) == b) for t in VARIANTS),
-             sum(1 for n in labs if band(lengths[n]) == b)) for b in bands]
-    out.append(table("\nlength (characters without whitespace) x type", rows, header))
+    bands = [band(0), band(SHORT), band(LONG)]
+    out.append(
+        table(
+            "\nlength (characters without whitespace) x type",
+            crosstab(labs, lambda n: band(lengths[n]), bands),
+            header,
+        )
+    )
     public = sum(1 for lab in labs.values() if "source" in lab)
-    out.append(f"\n{len(labs)} documents ({len(labs) - public} written for the set, {public} public-corpus excerpts); "
-               f"shortest {min(lengths.values())}, longest {max(lengths.values())} characters")
+    out.append(
+        f"\n{len(labs)} documents ({len(labs) - public} written for the set, {public} public-corpus excerpts); "
+        f"shortest {min(lengths.values())}, longest {max(lengths.values())} characters"
+    )
     return "\n".join(out)
 
 
