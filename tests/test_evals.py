@@ -271,7 +271,7 @@ def test_full_eval_over_all_cases_runs_and_writes_a_run_folder(
         capsys, ["eval", "--cases", str(CASES), "--index", str(seed_settings.index_dir), "--json"]
     )
     assert code == 0
-    shipped = len(evals.load_cases(CASES))
+    shipped = len(eval_cases.load_cases(CASES))
     assert out["summary"]["cases"] == shipped and out["summary"]["errors"] == 0
     run = Path(out["run"])
     assert len(list((run / "drafts").glob("*.json"))) == shipped
