@@ -24,7 +24,7 @@ from typing import Any
 
 from . import words
 
-TERMS_VERSION = 2
+TERMS_VERSION = 3
 _ORG_SUFFIX = r"(?:管理局|事业局|局|厅|工委|党工委|委员会|服务中心|中心|办公室|研究院|医院|学校|中学|小学|公司|集团|法院|检察院|派出所|所|镇|乡|街道|村|社区)"
 _NOT_IN_NAME = "和与及的在对把将为从向是了、，。；：“”（）"
 ORG_RE = re.compile(
@@ -169,6 +169,10 @@ def document_terms(title: str, text: str) -> dict[str, Any]:
         "orgs": dict(orgs),
         "quoted": dict(Counter(m.group(1) for m in _QUOTED_RE.finditer(text))),
         "office": dict(office_words(text, kind)),
+        # office words of other unit kinds the text uses (全所上下 in a 局's report): each with its kind
+        "office_kinds": {
+            w: k for k in UNIT_KINDS if len(k) == 1 and k != kind for w in office_words(text, k)
+        },
         "words": dict(counts),
     }
 
@@ -191,6 +195,7 @@ class OwnTerms:
     names: set[str] = field(default_factory=set)  # organisations and their short forms
     brands: set[str] = field(default_factory=set)  # quoted names used as brands
     office: set[str] = field(default_factory=set)  # office words of its unit kind
+    office_kinds: dict[str, str] = field(default_factory=dict)  # office words of other kinds -> kind
     sector: set[str] = field(default_factory=set)  # words frequent in it, rare elsewhere
 
     def all(self) -> set[str]:
@@ -215,7 +220,8 @@ def _is_brand(quoted: str, count: int, fixed: set[str], stats: words.WordStats) 
         return False
     if len(quoted) < 3 or re.fullmatch(r"(.)一\1", quoted) or re.match(r"^一.{1,3}$", quoted):
         return False
-    return bool(_NUMERAL.search(quoted)) or count >= 2
+    campaign = re.search(r"(?:年|行动|活动|工程|计划|品牌|示范|创建|服务圈|窗口)$", quoted)
+    return bool(_NUMERAL.search(quoted)) or count >= 2 or bool(campaign)
 
 
 def _sector_key(doc_id: str, title: str, terms: dict[str, Any]) -> set[str]:
@@ -226,6 +232,12 @@ def _sector_key(doc_id: str, title: str, terms: dict[str, Any]) -> set[str]:
         text = text.replace(long, short)
     found = set(re.findall(_SECTOR_NAMES, text))
     return found or {f"doc:{doc_id}"}
+
+
+def _general_compound(word: str) -> bool:
+    """A word made of common words (负责同志 = 负责 + 同志) says nothing of a sector."""
+    parts = [p for p in words._jieba().lcut(word, HMM=False) if p.strip()]
+    return len(parts) >= 2 and all(len(p) >= 2 and (general_frequency(p) or 0) >= 1000 for p in parts)
 
 
 _NOUNISH = ("n", "nz", "nt", "ns", "j", "vn", "nr", "nrt")
@@ -239,7 +251,7 @@ def _is_sector_word(word: str, count: int, stats: words.WordStats) -> bool:
         return False
     freq = general_frequency(word)
     if freq is None:  # not a jieba word: a learned phrase is general, an unknown word (人社) is not
-        return word not in words._PHRASES and count >= 3
+        return word not in words._PHRASES and count >= 3 and not _general_compound(word)
     from jieba import posseg
 
     tags = posseg.lcut(word)
@@ -258,8 +270,11 @@ class Lexicon:
         docs: dict[str, tuple[str, dict[str, Any]]],
         fixed: Iterable[str] = (),
         stats: words.WordStats | None = None,
+        texts: dict[str, str] | None = None,
     ) -> None:
-        """``docs``: doc id -> (title, document_terms); ``fixed``: the political numerals (两个确立 …)."""
+        """``docs``: doc id -> (title, document_terms); ``fixed``: the political numerals (两个确立 …);
+        ``texts``: the documents' texts, so a word counts as used by a document wherever it occurs in it
+        (jieba may cut it differently there)."""
         self.stats = stats or words.public_stats()
         fixed = set(fixed)
         n_docs = max(1, len(docs))
@@ -274,6 +289,10 @@ class Lexicon:
         for doc_id, (_, terms) in docs.items():
             for word in terms.get("words", {}):
                 word_docs.setdefault(word, set()).add(doc_id)
+        if texts:
+            for word, present in word_docs.items():
+                present.update(d for d, text in texts.items() if word in text)
+            word_df = Counter({w: len(d) for w, d in word_docs.items()})
         for doc_id, (title, terms) in docs.items():
             own = OwnTerms(doc_id, title, terms.get("unit", ""), terms.get("kind", ""))
             for org in terms.get("orgs", {}):
@@ -286,6 +305,7 @@ class Lexicon:
                 if _is_brand(quoted, count, fixed, self.stats) and quote_df[quoted] <= rare_in_corpus:
                     own.brands.add(quoted)
             own.office = set(terms.get("office", {}))
+            own.office_kinds = dict(terms.get("office_kinds", {}))
             for word, count in terms.get("words", {}).items():
                 # a word two sectors both use (三会一课 in a 医保 and a 人社 document) is nobody's own
                 one_sector = all(sectors[other] & sectors[doc_id] for other in word_docs.get(word, ()))
@@ -322,6 +342,7 @@ class Lexicon:
                 kinds.append(("行业用语", own.sector))
             if own.kind and own.kind != writer_kind:
                 kinds.append(("机构用语", own.office))
+            kinds.append(("机构用语", {w for w, k in own.office_kinds.items() if k != writer_kind}))
             for why, terms in kinds:
                 for term in terms:
                     if term in sentence and term not in allowed and term not in found:

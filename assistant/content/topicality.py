@@ -25,6 +25,8 @@ import yaml
 
 from . import words
 
+SPECIFIC_SHARE = 0.02  # a word in fewer reference paragraphs than this names a point on its own
+
 
 @dataclass(frozen=True)
 class Relevance:
@@ -33,6 +35,9 @@ class Relevance:
     similarity: float | None  # to the point + topic; None without an embedder
     rival: float | None = None  # to the nearest probe the request does not name
     rival_name: str = ""
+    rival_words: tuple[
+        str, ...
+    ] = ()  # words of another sector's probe the sentence carries (党建 under 整治)
 
     @property
     def close(self) -> bool:
@@ -40,14 +45,15 @@ class Relevance:
 
     @property
     def on_topic(self) -> bool:
-        """Either signal: the evals' reading (see the module docstring)."""
-        return bool(self.shared) or self.close
+        """Either signal: the evals' reading (see the module docstring). Meaning alone does not save a
+        sentence that names another sector's probe and nothing of its own point."""
+        return bool(self.shared) or (self.close and not self.rival_words)
 
     @property
     def elsewhere(self) -> bool:
         """Evidence that the sentence is about something else: none of the words, and nearer another
         sector's probe than the point (needs an embedder; without one nothing is evidently elsewhere)."""
-        return not self.shared and self.similarity is not None and not self.close
+        return not self.shared and (bool(self.rival_words) or self.similarity is not None and not self.close)
 
     @property
     def strong(self) -> bool:
@@ -88,7 +94,9 @@ class Judge:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def keywords(self, point: str, topic: str = "") -> list[str]:
-        """The words a sentence about ``point`` (in ``topic``) must share at least one of."""
+        """The words a sentence about ``point`` (in ``topic``) must share at least one of. Under a key point
+        only the point's own words count (``judge(..., point_only=True)``): in a 村 report on 党建和乡村振兴,
+        党建 does not make a sentence about 发展壮大村集体经济."""
         own = words.distinctive(point, self.stats, at_least=1)
         return list(dict.fromkeys(own + words.distinctive(topic, self.stats, at_least=1)))
 
@@ -106,18 +114,36 @@ class Judge:
         return [self._cache[key + t] for t in texts]
 
     def judge(
-        self, sentences: list[str], point: str, topic: str = "", extra: tuple[str, ...] = ()
+        self,
+        sentences: list[str],
+        point: str,
+        topic: str = "",
+        extra: tuple[str, ...] = (),
+        point_only: bool = False,
     ) -> list[Relevance]:
-        """Each sentence's relevance to ``point`` + ``topic`` (see the module docstring)."""
-        keys = self.keywords(point, topic) + [w for w in extra if w]
-        shared = [tuple(words.shared(keys, s)) for s in sentences]
+        """Each sentence's relevance to ``point`` + ``topic`` (see the module docstring); with
+        ``point_only`` the word signal is the point's words (and ``extra``) alone."""
+        keys = self.keywords(point, "" if point_only else topic) + [w for w in extra if w]
+        if point_only:  # the topic's own words count under a point unless the writer's corpus is full of them
+            keys += [w for w in self.keywords(topic) if not (self.stats.own and self.stats.own.share(w) > 0.1)]
+        shared = [tuple(self._evidence(keys, s, strict=point_only)) for s in sentences]
+        # a probe on the request's own point or topic is no rival (防汛 under a 防汛 speech's 值守 point)
+        related = self.keywords(point, topic)
+        rivals = [
+            p for p in self.probes if not words.shared(related, p) and not words.shared(words.words(p), topic)
+        ]
+        rival_keys = sorted({w for p in rivals for w in words.distinctive(p, self.stats) if w not in related})
+        found_rival = [tuple(words.shared(rival_keys, s)) for s in sentences]
         if not sentences or self.embedder is None:
-            return [Relevance(s, hit, None) for s, hit in zip(sentences, shared, strict=True)]
-        rivals = [p for p in self.probes if not words.shared(keys, p)]
+            return [
+                Relevance(s, hit, None, rival_words=rw)
+                for s, hit, rw in zip(sentences, shared, found_rival, strict=True)
+            ]
         query = self._vectors([f"{point} {topic}".strip()], query=True)[0]
         rival_vectors = self._vectors(rivals, query=True) if rivals else []
         out = []
-        for sentence, hit, vec in zip(sentences, shared, self._vectors(sentences), strict=True):
+        vectors = self._vectors(sentences)
+        for sentence, hit, rw, vec in zip(sentences, shared, found_rival, vectors, strict=True):
             sims = [float(vec @ r) for r in rival_vectors]
             best = max(range(len(sims)), key=sims.__getitem__) if sims else None
             out.append(
@@ -127,9 +153,18 @@ class Judge:
                     float(vec @ query),
                     sims[best] if best is not None else None,
                     rivals[best] if best is not None else "",
+                    rw,
                 )
             )
         return out
+
+    def _evidence(self, keys: list[str], sentence: str, strict: bool) -> list[str]:
+        """The point's words in ``sentence``. Under a key point (``strict``) a fairly general word (专项,
+        建设: in more than 2 % of reference paragraphs) counts only beside another of the point's words."""
+        hits = words.shared(keys, sentence)
+        if not strict or len(hits) >= 2:
+            return hits
+        return [w for w in hits if self.stats.share(w) < SPECIFIC_SHARE]
 
     def on_topic(self, sentence: str, point: str, topic: str = "") -> bool:
         return self.judge([sentence], point, topic)[0].on_topic

@@ -183,7 +183,7 @@ class Composer:
         if not found:
             return []
         target = point or ctx.item.heading
-        verdicts = self.judge.judge([t for t, _ in found], target, self.request.topic)
+        verdicts = self.judge.judge([t for t, _ in found], target, self.request.topic, point_only=bool(point))
         chosen: list[Piece] = []
         last, run = None, 0
         for (text, passage), verdict in zip(found, verdicts, strict=True):

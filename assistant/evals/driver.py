@@ -74,6 +74,7 @@ def score_case(
         corpus=view,
         judge=judge_for(settings, view.stats if view else None),
         must_use=case.must_use,
+        fact_labels=case.facts,
     )
 
 

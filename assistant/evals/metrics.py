@@ -66,6 +66,7 @@ def score_draft(
     must_use: dict[str, list[str]] | None = None,
     occasion_class: str | None = None,
     topic: str | None = None,
+    fact_labels: list[dict] | None = None,
 ) -> Scorecard:
     """Score a draft (a ``Draft`` or its text) against its type's schema, its request, its sources and the
     corpus.
@@ -126,7 +127,7 @@ def score_draft(
         check_repetition(text),
         check_topicality(body, judge, topic, must_use),
         check_foreign(body, corpus.lexicon if corpus is not None else None, req, skip, own),
-        check_facts(body, req),
+        check_facts(body, req, fact_labels),
         check_document_copy(text, texts, corpus.titles if corpus is not None else None, skip),
         check_tifa(text, year, prompts_root / "tifa.yaml"),
         check_formula_fit(text, req, occasion_class, prompts_root / "occasions.yaml"),

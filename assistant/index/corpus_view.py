@@ -54,11 +54,11 @@ def open_view(settings: Settings) -> CorpusView | None:
             text, title = document.get("text", ""), document.get("title", entry.get("title", ""))
             texts[doc_id], titles[doc_id] = text, title
             found = stored.get("terms")
-            if not found or found.get("version") != lexicon.TERMS_VERSION:
+            if not found or found.get("version") != lexicon.TERMS_VERSION:  # stored by an older ingest
                 found = lexicon.document_terms(title, text)
             terms[doc_id] = (title, found)
         stats = words.reference_stats(texts.values(), key=key)
-        lex = lexicon.Lexicon(terms, fixed_numerals(str(settings.prompts_dir)), stats)
+        lex = lexicon.Lexicon(terms, fixed_numerals(str(settings.prompts_dir)), stats, texts)
         view = CorpusView(texts, titles, lex, stats, manifest.generation)
         _CACHE.clear()
         _CACHE[key] = view

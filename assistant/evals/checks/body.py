@@ -34,6 +34,7 @@ class BodySentence:
     point: str  # the request's key point it is written under ("" for none)
     exempt: str = ""  # "gap" | "fact" | "formula" | "" (subject to topicality)
     fact: int | None = None
+    facts_only: bool = False  # in a part the schema writes from the writer's facts only (a speech's 成效)
 
 
 @dataclass
@@ -77,6 +78,9 @@ def read_body(
     facts = facts_mod.read_facts(request.materials, points) if request else []
     patterns = [re.compile(p) for p in (*_CONNECTIVES, *connectives)]
     body = Body()
+    # roles whose parts are written from the writer's facts only — when the writer's request is known
+    facts_only_roles = {spec.role for spec in doctype.sections if spec.facts_only} if request else set()
+    facts_only_roles -= {spec.role for spec in doctype.sections if not spec.facts_only}
 
     def visit(section, top, point: str) -> None:
         title = section.title or section.heading
@@ -98,7 +102,14 @@ def read_body(
         for sentence in sentences:
             if len(chars(sentence)) < 6:
                 continue
-            item = BodySentence(sentence, top.role, top.title or top.heading, title, point)
+            item = BodySentence(
+                sentence,
+                top.role,
+                top.title or top.heading,
+                title,
+                point,
+                facts_only=top.role in facts_only_roles,
+            )
             if GAP_RE.search(sentence):
                 item.exempt = "gap"
             elif (fid := fact_of(sentence, facts)) is not None:
@@ -110,7 +121,22 @@ def read_body(
             visit(child, top, point)
 
     for section in parsed.sections:
-        if section.role in ("opening", "closing") or section.kind in ("salutation", "opening", "closing"):
+        if section.kind == "salutation":
+            continue
+        if section.role in ("opening", "closing") or section.kind in ("opening", "closing"):
+            for sentence in split_sentences(section.body or section.title):
+                fid = fact_of(sentence, facts)
+                body.sentences.append(
+                    BodySentence(
+                        sentence,
+                        "opening" if section.role != "closing" else "closing",
+                        "",
+                        "",
+                        "",
+                        "fact" if fid is not None else "formula",
+                        fid,
+                    )
+                )
             continue
         visit(section, section, "")
     return body

@@ -11,6 +11,8 @@ composer uses exactly these definitions.
 
 from __future__ import annotations
 
+import re
+
 from ...content import facts as facts_mod
 from ...content.lexicon import Lexicon, unit_kind
 from ...content.topicality import Judge, title_topic
@@ -48,19 +50,29 @@ def check_topicality(
         mine = [s.text for s in sentences if not s.exempt]
         if not mine:
             continue
-        verdicts = judge.judge(mine, point, topic, tuple((must_use or {}).get(point, ())))
+        verdicts = judge.judge(mine, point, topic, tuple((must_use or {}).get(point, ())), point_only=True)
         off = [v.sentence for v in verdicts if not v.on_topic]
         on_count += len(mine) - len(off)
         if off:
             off_by_point[point] = off
         if len(off) / len(mine) >= OFF_SHARE:
             failed_points.append(point)
-    rest = [s.text for s in judged if not s.point]
-    rest_off: list[str] = []
-    if rest:  # outside key points a sentence counts as off only on evidence that it is about another sector
-        verdicts = judge.judge(rest, topic, "")
-        rest_off = [v.sentence for v in verdicts if v.elsewhere]
-        on_count += len(rest) - len(rest_off)
+    # a part the schema writes from the writer's facts only (a speech's 成效/问题/原因): any other sentence in
+    # it is a claim the writer did not make
+    claims = [s.text for s in judged if s.facts_only and not s.point]
+    judged_rest = [s for s in judged if not (s.facts_only and not s.point)]
+    rest = [s for s in judged_rest if not s.point]
+    rest_off: list[str] = list(claims)
+    # outside key points a sentence counts as off only on evidence that it is about another sector: none of
+    # the topic's words, and nearer another sector's probe than its own heading and the topic
+    by_heading: dict[str, list[str]] = {}
+    for s in rest:
+        by_heading.setdefault(s.heading, []).append(s.text)
+    for heading, texts in by_heading.items():
+        verdicts = judge.judge(texts, f"{heading} {topic}".strip() if heading else topic, topic)
+        off = [v.sentence for v in verdicts if v.elsewhere]
+        rest_off += off
+        on_count += len(texts) - len(off)
     off_all = [s for ss in off_by_point.values() for s in ss] + rest_off
     value = on_count / len(judged)
     topic_failed = len(off_all) / len(judged) >= TOPIC_OFF_SHARE
@@ -132,11 +144,15 @@ def check_foreign(
     return _result("foreign", 1 - len(found) / total, False, reason, found=found)
 
 
-def check_facts(body: Body, request: DraftRequest | None) -> MetricResult:
-    """The share of the writer's material facts the draft states in a part of the matching role."""
+def check_facts(body: Body, request: DraftRequest | None, labels: list[dict] | None = None) -> MetricResult:
+    """The share of the writer's material facts the draft states in a part of the matching role.
+    ``labels``: the role a writer gave each material sentence (eval cases); else roles are read by rule."""
     if request is None or not request.materials:
         return _result("facts", None, None, "没有材料，不检查事实使用")
     facts = facts_mod.read_facts(request.materials, list(request.points))
+    by_text = {re.sub(r"\s", "", x.get("text", "")): x.get("role", "") for x in labels or []}
+    for fact in facts:
+        fact.role = by_text.get(re.sub(r"\s", "", fact.text)) or fact.role
     if not facts:
         return _result("facts", None, None, "材料中没有可用的事实句")
     roles_present = {s.section_role for s in body.sentences}
