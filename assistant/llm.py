@@ -77,7 +77,9 @@ class LLMClient:
 
         received = 0
         finished = False
-        extra = {"max_tokens": int(max_tokens)} if max_tokens else {}
+        # ``max_tokens`` is the field every OpenAI-compatible server knows (ChatOpenAI would send
+        # ``max_completion_tokens``, which llama.cpp, older vLLM and Ollama versions ignore)
+        extra = {"extra_body": {"max_tokens": int(max_tokens)}} if max_tokens else {}
         try:
             for chunk in self._chat().stream([SystemMessage(system), HumanMessage(user)], **extra):
                 finished = finished or bool(chunk.response_metadata.get("finish_reason"))

@@ -56,27 +56,38 @@ _DIRECTIVE = [
     "要建立健全{p}的长效机制，定期调度、跟踪问效，在{t}中发现问题及时解决。",
     "主要负责同志要亲自过问{p}，分管负责同志要具体抓，把{t}的压力层层传导下去。",
     "要加强对{p}的督促检查，对推进不力的及时提醒，推动{t}取得实实在在的成效。",
+    "各单位要结合自身实际，找准{p}的切入点和着力点，拿出管用的硬招实招。",
+    "要注重总结推广{p}中的好经验好做法，以点带面，带动{t}整体水平提升。",
+    "要把{p}的成效作为检验{t}的重要标准，纳入年度考核，考准考实。",
 ]
 _DONE = [
     "围绕{p}，{u}把{t}摆在重要位置，主要负责同志带头研究部署，推动{p}有序开展。",
     "在{p}方面，{u}坚持问题导向，逐项明确措施，{t}的基础进一步夯实。",
     "{u}注重把{p}融入{t}全过程，边实践边总结，形成了一些行之有效的做法。",
     "通过抓{p}，{t}的责任链条更加清晰，干部职工推进{p}的主动性明显增强。",
+    "{u}把{p}列入年度重点任务，定期听取进展情况，及时研究解决{t}中遇到的困难。",
+    "在推进{p}的过程中，{u}注重上下联动、部门协同，{t}的合力不断增强。",
+    "{p}的做法得到了干部群众的认可，为下一步深化{t}积累了经验。",
 ]
 _SHORT = [
     "对照{t}的要求，{p}方面还有差距，有的工作停留在一般性部署上。",
     "{p}的推进还不够平衡，个别环节抓得不紧不实，影响了{t}的整体成效。",
     "围绕{p}的制度机制还不够健全，在{t}中跟踪问效的办法不多。",
+    "有的同志对{p}研究不深，在{t}中习惯于按部就班，主动作为不够。",
+    "{p}的基础工作还比较薄弱，与{t}高质量发展的要求还不相适应。",
 ]
 _CAUSE = [
     "对{p}的重要性认识还不够到位，把{t}当作软任务的现象仍然存在。",
     "推进{p}的方法手段还不够多，在{t}中创新办法、破解难题的能力有待提升。",
     "{p}的督促考核还不够严，{t}中压力传导存在层层递减的情况。",
+    "保障{p}的人员和条件还不够充足，客观上制约了{t}的深入推进。",
 ]
 _BASIC = [
     "{u}高度重视{t}，把{p}作为一项基础性工作来抓。",
     "从掌握的情况看，{t}总体进展平稳，{p}的工作基础逐步夯实。",
     "在推进{t}的过程中，{p}方面的情况各有不同，需要分类施策。",
+    "{p}与{t}的关系日益紧密，已成为衡量工作成效的重要方面。",
+    "近年来，围绕{p}陆续出台了一些措施，{t}的制度框架初步形成。",
 ]
 _TEMPLATES = {
     "requirements": _DIRECTIVE,
@@ -123,6 +134,7 @@ class Section:
     topic: str
     unit: str
     lead: bool = False  # the prompt asks for a 【导语】 naming the part
+    needs: str = ""
 
 
 def read_section(user: str) -> Section:
@@ -147,11 +159,23 @@ def read_section(user: str) -> Section:
     chars = int(re.search(r"篇幅：约 (\d+) 字", user).group(1))
     unit = _field(user, "署名")
     lead = "【导语】一句引出本段" in user
-    return Section(heading, role, form, points, facts, chars, _topic(user), unit, lead)
+    return Section(
+        heading, role, form, points, facts, chars, _topic(user), unit, lead, _field(user, "要写清")
+    )
+
+
+def _aspects(needs: str, topic: str) -> list[str]:
+    """What a part must say (its ``needs`` line), as aspects to write about when it has no points."""
+    parts = [
+        re.sub(r"^(?:本单位|本人|当前|对|工作中)?(?:一年来的|存在的|面临的)?", "", p).strip("的")
+        for p in re.split(r"[、，,和与]", needs)
+    ]
+    parts = [p for p in parts if 2 <= len(p) <= 12]
+    return [f"{topic}{p}" if len(p) <= 4 else p for p in parts[:3]] or [topic]
 
 
 def write_section(s: Section, salt: int = 0) -> str:
-    points = s.points or [s.topic]
+    points = s.points or _aspects(s.needs, s.topic)
     per = max(80, (s.chars - sum(len(f) for f in s.facts)) // max(1, len(points)))
     facts = list(s.facts)
     lines: list[str] = []
@@ -225,7 +249,7 @@ def write_outline(user: str) -> str:
             continue
         key, heading, role = m.groups()
         points = re.findall(r"「(.+?)」", chunk)
-        if points and "要" in chunk.split("小标题写法", 1)[-1][:12]:
+        if points and "以“要”开头" in chunk:
             points = [p if p.startswith(("要", "希望")) else "要" + p for p in points]
         sections.append({"key": key, "points": points, "facts": [], "_subs": "可依据事实材料" in chunk})
         roles[key] = _ROLE_OF.get(role, "")
@@ -276,12 +300,33 @@ class ScriptedModel:
     deviate: bool = False
     prompts: list[tuple[str, str]] = field(default_factory=list)
     review_edits: list[dict[str, str]] = field(default_factory=list)
+    # scripted replies for one call kind, used in order before the model's own: "outline", "opening",
+    # "closing", "review" or a section's heading; a reply may be a FakeOpenAI behaviour (("drop", text)…)
+    overrides: dict[str, list[Any]] = field(default_factory=dict)
 
-    def __call__(self, payload: dict[str, Any]) -> str:
+    def kind(self, user: str) -> str:
+        if user.startswith("【任务】为一篇"):
+            return "outline"
+        if user.startswith("【任务】起草"):
+            return read_section(user).heading
+        if user.startswith("【任务】写"):
+            return "opening" if "的开头" in user.split("\n", 1)[0] else "closing"
+        if user.startswith("【任务】审读"):
+            return "review"
+        return "other"
+
+    def calls(self, kind: str) -> list[tuple[str, str]]:
+        """The (system, user) prompts of every call of ``kind``."""
+        return [(s, u) for s, u in self.prompts if self.kind(u) == kind]
+
+    def __call__(self, payload: dict[str, Any]) -> Any:
         messages = payload.get("messages") or []
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
         user = next((m["content"] for m in messages if m.get("role") == "user"), "")
         self.prompts.append((system, user))
+        queued = self.overrides.get(self.kind(user))
+        if queued:
+            return queued.pop(0)
         salt = int(hashlib.sha1(user.encode()).hexdigest()[:6], 16)
         if user.startswith("【任务】为一篇"):
             text, ways = write_outline(user), ["plain", "fence", "think"]

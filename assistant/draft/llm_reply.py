@@ -276,6 +276,11 @@ def normalise(reply: Reply, shape: Shape) -> list[Block]:
         if shape.numbering == "items" and shape.form == "heading" and _ITEM_LEAD_RE.match(block.text):
             out.append(Block("item", _ITEM_LEAD_RE.sub("", block.text)))
             continue
+        if shape.form == "topics" and not any(b.kind == "topic" for b in reply.blocks):
+            first = re.match(rf"^([^{_END}]{{2,20}})[。；]", block.text)
+            if first and len(block.text) > len(first.group(0)):  # 对标政治强统领。……
+                out += [Block("topic", first.group(1)), Block("body", block.text[first.end() :])]
+                continue
         out.append(block)
     # a heading line with nothing under it before the next heading reads as the lead of nothing: merge
     merged: list[Block] = []
@@ -297,8 +302,6 @@ def check(blocks: list[Block], shape: Shape, markers: bool) -> list[str]:
     kinds = [b.kind for b in blocks]
     if not blocks:
         return ["没有可用的正文（回复为空，或只有思考过程和说明文字）"]
-    if not markers and (shape.form in ("points", "topics") or shape.numbering != "none"):
-        problems.append(f"没有使用规定的标记（本部分应使用{shape.marker_guide}，每个标记单独起一行）")
     if shape.form == "points":
         heads = [b.text for b in blocks if b.kind == "heading"]
         if shape.headings and len(heads) != len(shape.headings):
@@ -344,4 +347,6 @@ def check(blocks: list[Block], shape: Shape, markers: bool) -> list[str]:
             )
     if not any(k in ("body", "item", "topic") for k in kinds) and shape.form != "points":
         problems.append("只有标题或导语，没有正文")
+    if problems and not markers:  # numbering lines that happen to fit the outline are accepted as such
+        problems.insert(0, f"没有使用规定的标记（本部分应使用{shape.marker_guide}，每个标记单独起一行）")
     return problems

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..errors import BackendError
 from ..prompts import get_prompt, render
-from ..records import Draft, Span
+from ..records import Draft, DraftParagraph, Span
 from . import llm_brief as brief
 from .context import EventFn
 from .llm_outline import _json_object
@@ -65,7 +65,7 @@ def apply_edit(draft: Draft, writer: LLMSectionWriter, old: str, new: str, why: 
         (section, paragraph)
         for section in draft.sections
         for paragraph in section.paragraphs
-        if paragraph.kind == "body" and old in paragraph.text
+        if old in paragraph.text and _editable(paragraph, old)
     ]
     count = sum(p.text.count(old) for _, p in places)
     if count != 1 or len(new) > max(2 * len(old), len(old) + 80):
@@ -91,6 +91,16 @@ def apply_edit(draft: Draft, writer: LLMSectionWriter, old: str, new: str, why: 
     paragraph.text = paragraph.text.replace(old, replacement, 1)
     paragraph.spans = _respan(paragraph.spans, old, replacement, f"审读修改：{why}", checked)
     return f"审读修改：“{old[:40]}”改为“{replacement[:40]}”（{why}）"
+
+
+def _editable(paragraph: DraftParagraph, old: str) -> bool:
+    """Body text only: a body paragraph, or the text after a （一） sub-heading's own words."""
+    if paragraph.kind == "body":
+        return True
+    if paragraph.kind != "heading" or paragraph.level < 2:
+        return False
+    head = paragraph.spans[0].text if paragraph.spans and paragraph.spans[0].kind == "heading" else ""
+    return bool(head) and old in paragraph.text[len(head) :]
 
 
 def _respan(spans: list[Span], old: str, new: str, note: str, checked: list[tuple[str, str]]) -> list[Span]:

@@ -133,7 +133,10 @@ class LLMSectionWriter:
         return self._view
 
     def refs(self) -> list[dict[str, Any]]:
-        return [p.ref() for p in self.prompts.values()]
+        """The prompt files the model path uses for a draft (recorded in ``Draft.generator``)."""
+        names = ["outline"] + (["review"] if self.settings.llm_revise else [])
+        extra = [get_prompt(self.settings.prompts_dir, name) for name in names]
+        return [p.ref() for p in [*self.prompts.values(), *extra]]
 
     # -- one call, one retry --------------------------------------------------------------------------
     def ask(self, user: str, key: str, max_tokens: int, emit: EventFn) -> str:
