@@ -25,12 +25,23 @@ def main(argv: list[str]) -> int:
     from assistant.cli import main as cli
 
     model = ScriptedModel(deviate=True)
-    with FakeOpenAI() as server:
-        server.responder = model
-        os.environ["ASSISTANT_LLM_BASE_URL"] = server.base_url
-        os.environ["ASSISTANT_LLM_MODEL"] = "scripted-model"
-        os.environ.setdefault("ASSISTANT_LLM_TIMEOUT", "20")
-        code = cli(["eval", "--generator", "llm", *argv])
+    saved = {
+        k: os.environ.get(k)
+        for k in ("ASSISTANT_LLM_BASE_URL", "ASSISTANT_LLM_MODEL", "ASSISTANT_LLM_TIMEOUT")
+    }
+    try:
+        with FakeOpenAI() as server:
+            server.responder = model
+            os.environ["ASSISTANT_LLM_BASE_URL"] = server.base_url
+            os.environ["ASSISTANT_LLM_MODEL"] = "scripted-model"
+            os.environ["ASSISTANT_LLM_TIMEOUT"] = saved["ASSISTANT_LLM_TIMEOUT"] or "20"
+            code = cli(["eval", "--generator", "llm", *argv])
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     print(f"脚本化模型收到 {len(model.prompts)} 次调用；评测退出码 {code}", file=sys.stderr)
     return code
 

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             cases_dir,
             judge=args.judge,
             judge_gate=args.judge_gate,
-            generator=args.generator or ("llm" if settings.llm_configured else "composer"),
+            generator_mode=args.generator or ("llm" if settings.llm_configured else "composer"),
             judge_settings=judge_settings,
         )
     baseline = None

@@ -79,6 +79,9 @@ def check(settings: Settings) -> dict[str, Any]:
     text, first, total = _timed(writer.client, writer.system, writer.section_prompt(ctx, ""), 1600)
     reply = llm_reply.parse(text)
     blocks = llm_reply.normalise(reply, shape)
+    problems = llm_reply.check(blocks, shape, reply.cleaned.markers)
+    if not reply.cleaned.markers:
+        problems.append("未使用【正文】等标记（有小标题、分项的部分会被要求重写一次）")
     report["section"] = {
         "first_seconds": round(first, 1),
         "seconds": round(total, 1),
@@ -86,7 +89,7 @@ def check(settings: Settings) -> dict[str, Any]:
         "markdown": reply.cleaned.markdown,
         "commentary": reply.cleaned.commentary,
         "markers": reply.cleaned.markers,
-        "problems": llm_reply.check(blocks, shape, reply.cleaned.markers),
+        "problems": problems,
         "chars": len(text),
         "sample": "".join(b.text for b in blocks)[:80],
     }

@@ -42,7 +42,7 @@ _MD_BULLET_RE = re.compile(r"^\s*(?:[-*+•·]\s+|>\s*)")
 _MD_EMPHASIS_RE = re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|`")
 _SOURCE_MARK_RE = re.compile(r"\s*[\[［]\d{1,3}[\]］]")
 _ITEM_LEAD_RE = re.compile(r"^[一二三四五六七八九十]+是[，,、：:]?")
-_INLINE_ITEM_RE = re.compile(r"(^|[。；;：:！!？?])\s*[一二三四五六七八九十]+是")
+_INLINE_ITEM_RE = re.compile(r"(^|[。；;：:！!？?，,])\s*[一二三四五六七八九十]+是")
 # commentary a chat model puts around the text
 _BEFORE_RE = re.compile(
     r"^(?:好的|好|当然|可以|没问题|明白|收到|以下是|下面是|根据您?的|按照您?的|遵照|我将|我会|这是|现提供|为您)"
@@ -253,7 +253,13 @@ def normalise(reply: Reply, shape: Shape) -> list[Block]:
     body becomes a sub-heading only where the shape has sub-headings (else the lead of its paragraph), an
     一是 paragraph an item in an items section; never a level-1 heading outside a points section."""
     out: list[Block] = []
+    lead = (
+        ""  # a numbered line with nothing after it, in a section without sub-headings: the next body's lead
+    )
     for block in reply.blocks:
+        if lead and block.kind == "body":
+            block = Block("body", lead + block.text)
+            lead = ""
         if block.kind != "body":
             if block.kind == "heading" and shape.form != "points":
                 block = Block("subheading" if shape.numbering == "subheadings" else "lead", block.text)
@@ -268,8 +274,11 @@ def normalise(reply: Reply, shape: Shape) -> list[Block]:
                 out.append(Block("subheading", head))
             elif shape.form == "topics":
                 out.append(Block("topic", head))
+            elif rest:
+                rest = f"{head}。{rest}"
             else:
-                rest = f"{head}。{rest}" if rest else f"{head}。"
+                lead = f"{head}。"
+                continue
             if rest:
                 out.append(Block("body", rest))
             continue
@@ -282,6 +291,8 @@ def normalise(reply: Reply, shape: Shape) -> list[Block]:
                 out += [Block("topic", first.group(1)), Block("body", block.text[first.end() :])]
                 continue
         out.append(block)
+    if lead:
+        out.append(Block("body", lead))
     # a heading line with nothing under it before the next heading reads as the lead of nothing: merge
     merged: list[Block] = []
     for block in out:
@@ -315,8 +326,6 @@ def check(blocks: list[Block], shape: Shape, markers: bool) -> list[str]:
                     problems.append(f"【标题】“{got}”与提纲中的“{want}”不符，请按提纲的顺序和标题写")
         if heads and not any(k in ("body", "subheading", "item") for k in kinds[kinds.index("heading") :]):
             problems.append("【标题】下没有正文")
-    elif "heading" in kinds:
-        problems.append("本部分不应出现一级标题（【标题】）：其他部分另行起草，只写本部分")
     if shape.form == "paragraph" and "lead" not in kinds:
         problems.append("本段没有标题，须以【导语】开头，点明本段讲的是什么")
     if shape.form == "topics" and "topic" not in kinds:

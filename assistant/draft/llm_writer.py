@@ -40,7 +40,7 @@ from .units import bigrams, split_sentences
 from .verify import Verifier
 
 THINK_TOKENS = 1024  # room for a reasoning model's <think> block before the text
-_INLINE_ITEM_RE = re.compile(r"(^|[。；;：:！!？?])\s*[一二三四五六七八九十]+是")
+_INLINE_ITEM_RE = re.compile(r"(^|[。；;：:！!？?，,])\s*[一二三四五六七八九十]+是")
 _RETRYABLE = ("中途断开", "空内容", "无法解析", "没有可用")
 
 

@@ -176,7 +176,7 @@ class Verifier:
             if figure.value is not None and _COUNT_RE.match(after) and figure.value in self.counts:
                 continue  # 讲四点意见, 三个方面: the outline's own counts
             shown = figure.text
-            unit = re.match(r"[个次名人项家处元万亿%％条件所座户起年月日天届批期倍]", after)
+            unit = re.match(r"[个次名人项家处元万亿%％条件所座户起年月日天届批期倍点]", after)
             out.append(Finding(shown + (unit.group(0) if unit else ""), "数字"))
         return out
 

@@ -489,10 +489,10 @@ def run_eval(
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
     judge: bool = False,
     judge_gate: bool = False,
-    generator: str = "",
+    generator_mode: str = "",
     judge_settings: Settings | None = None,
 ) -> Run:
-    """Draft and score every case; write and return the run folder. ``generator`` ("llm" | "composer")
+    """Draft and score every case; write and return the run folder. ``generator_mode`` ("llm" | "composer")
     is recorded with the run (the settings already say which one drafts); ``judge_settings`` is the model
     the judge asks when the drafts come from the composer."""
     from ..draft.pipeline import write_draft
@@ -518,7 +518,7 @@ def run_eval(
         "created": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
         "mode": "draft",
-        "generator_mode": generator or ("llm" if settings.llm_configured else "composer"),
+        "generator_mode": generator_mode or ("llm" if settings.llm_configured else "composer"),
         "cases_dir": str(cases_dir),
         "cases": [c.id for c in cases],
         "generator": generator,
