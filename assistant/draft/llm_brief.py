@@ -29,7 +29,7 @@ from ..doctypes import DocType
 from ..prompts import render_string
 from ..records import DraftRequest, DraftSection, Fact, Outline, OutlineItem, Passage
 from .adapt import figures_in, normalize_punctuation
-from .llm_reply import is_instruction
+from .llm_reply import is_instruction, split_inline_heading
 from .units import _HEADING_RE, split_sentences
 from .verify import org_names
 
@@ -218,8 +218,13 @@ def clean_exemplar(text: str, request: DraftRequest, view: Any, fixed: tuple[str
     allowed = _allowed_text(request)
     kind = lexicon.unit_kind(request.unit)
     others = [k for k in lexicon.UNIT_KINDS if len(k) == 1 and k != kind]
-    lines = [line.strip() for line in text.splitlines()]
-    body = [line for line in lines if line and not _HEADING_RE.match(line) and line[-1:] in "。！？；;!?：:”"]
+    body = []
+    for line in (line.strip() for line in text.splitlines()):
+        if _HEADING_RE.match(line):  # （一）抓理论学习。… keeps what follows its heading
+            inline = split_inline_heading(line)
+            line = inline[1] if inline else ""
+        if line and line[-1:] in "。！？；;!?：:”":
+            body.append(line)
     kept = []
     for sentence in split_sentences(normalize_punctuation("".join(body))):
         if len(sentence) < 6 or is_instruction(sentence) or hygiene.sentence_issues(sentence):
