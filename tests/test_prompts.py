@@ -17,7 +17,8 @@ FILES = all_prompt_files(PROMPTS)
 
 def test_there_are_prompt_files_for_both_generators_and_every_type():
     names = {p.relative_to(PROMPTS).as_posix() for p in FILES}
-    assert {"llm/system.md", "llm/section.md", "llm/outline.md", "llm/formula.md", "llm/review.md"} <= names
+    model_path = {"system", "section", "outline", "formula", "review", "planner"}
+    assert {f"llm/{name}.md" for name in model_path} <= names
     for folder in sorted((PROMPTS / "types").iterdir()):
         for part in ("opening", "lead", "missing", "closing"):
             assert f"types/{folder.name}/{part}.md" in names or f"composer/{part}.md" in names

@@ -60,7 +60,8 @@ def check(settings: Settings) -> dict[str, Any]:
     report: dict[str, Any] = {"model": settings.llm_model, "base_url": settings.llm_base_url}
 
     user = llm_outline.outline_prompt(request, settings, outline, doctype, "")
-    text, first, total = _timed(writer.client, llm_outline.OUTLINE_SYSTEM, user, 2048)
+    system = llm_outline.planner_system(settings, doctype.label)
+    text, first, total = _timed(writer.client, system, user, 2048)
     _, think = llm_reply.strip_think(text)
     proposal = llm_outline.Proposal(outline, doctype)
     got, problems = proposal.read(text)

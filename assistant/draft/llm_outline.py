@@ -237,7 +237,9 @@ def outline_prompt(
     )
 
 
-OUTLINE_SYSTEM = "你是一名经验丰富的机关文字工作者，擅长拟定公文提纲。只输出要求的 JSON。"
+def planner_system(settings: Settings, doc_label: str) -> str:
+    """The system prompt of the JSON calls (the outline, the review pass)."""
+    return render(get_prompt(settings.prompts_dir, "planner"), doc_label=doc_label)
 
 
 def propose(request: DraftRequest, settings: Settings, base: Outline, emit: EventFn = noop) -> Outline:
@@ -254,7 +256,7 @@ def propose(request: DraftRequest, settings: Settings, base: Outline, emit: Even
         try:
             text = "".join(
                 client.stream(
-                    OUTLINE_SYSTEM,
+                    planner_system(settings, doctype.label),
                     outline_prompt(request, settings, base, doctype, retry),
                     max_tokens=budget + 1024,
                 )

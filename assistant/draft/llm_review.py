@@ -17,7 +17,7 @@ from ..prompts import get_prompt, render
 from ..records import Draft, DraftParagraph, Span
 from . import llm_brief as brief
 from .context import EventFn
-from .llm_outline import _json_object
+from .llm_outline import _json_object, planner_system
 from .llm_writer import LLMSectionWriter
 from .units import split_sentences
 
@@ -37,7 +37,8 @@ def review(draft: Draft, writer: LLMSectionWriter, emit: EventFn) -> list[str]:
         tifa=brief.tifa_entries(request.year if request else None, writer.settings.prompts_dir),
     )
     try:
-        reply = "".join(writer.client.stream(writer.system, user, max_tokens=2048 + 1024))
+        system = planner_system(writer.settings, writer.doctype.label)
+        reply = "".join(writer.client.stream(system, user, max_tokens=2048 + 1024))
     except BackendError as exc:
         return [f"{exc}；审读修改未完成，草稿保持原样。"]
     data = _json_object(reply)

@@ -65,6 +65,26 @@ def renumber_items(text: str) -> str:
     return _INLINE_ITEM_RE.sub(lambda m: m.group(1) + numerals.item_marker(next(counter)), text)
 
 
+def system_prompt(
+    settings: Settings,
+    request: DraftRequest,
+    outline: Outline,
+    doctype: DocType,
+    values: dict[str, Any],
+) -> tuple[str, list[str]]:
+    """The model path's system prompt for a draft (register, 提法 list, conventions, output rules) and its
+    register lines; every call that writes draft text with a model uses it."""
+    cls = occasions.load(settings.prompts_dir / "occasions.yaml").get(outline.occasion_class)
+    register = brief.register_lines(doctype, values, cls.label if cls else "")
+    system = render(
+        get_prompt(settings.prompts_dir, "system"),
+        doc_label=doctype.label,
+        register=register,
+        tifa=brief.tifa_entries(request.year, settings.prompts_dir),
+    )
+    return system, register
+
+
 class Preview:
     """The reply as the writer should see it while it streams: no reasoning, no markers, no commentary
     before the first marker. Only ever appends; ``section_done`` carries the final text."""
@@ -114,16 +134,8 @@ class LLMSectionWriter:
         self.verifier = Verifier(request, prompts_dir, outline)
         self.fixed = metrics.fixed_numerals(str(prompts_dir))
         self._view: Any = False
-        cls = occasions.load(prompts_dir / "occasions.yaml").get(outline.occasion_class)
         self.occasion = request.occasion or values.get("occasion") or ""
-        label = cls.label if cls else ""
-        self.register = brief.register_lines(doctype, values, label)
-        self.system = render(
-            self.prompts["system"],
-            doc_label=doctype.label,
-            register=self.register,
-            tifa=brief.tifa_entries(request.year, prompts_dir),
-        )
+        self.system, self.register = system_prompt(settings, request, outline, doctype, values)
         self.facts = {f.id: f for f in outline.facts}
 
     @property
@@ -134,7 +146,7 @@ class LLMSectionWriter:
 
     def refs(self) -> list[dict[str, Any]]:
         """The prompt files the model path uses for a draft (recorded in ``Draft.generator``)."""
-        names = ["outline"] + (["review"] if self.settings.llm_revise else [])
+        names = ["outline", "planner"] + (["review"] if self.settings.llm_revise else [])
         extra = [get_prompt(self.settings.prompts_dir, name) for name in names]
         return [p.ref() for p in [*self.prompts.values(), *extra]]
 
@@ -451,7 +463,8 @@ class LLMSectionWriter:
                     problems.append(f"“{misfit[0]}”与这次的场合不符")
             return texts, problems
 
-        texts = self.attempt(prompt, read, part, "", max_tokens_for(400), emit)
+        label = "开头" if part == "opening" else "结尾"
+        texts = self.attempt(prompt, read, part, label, max_tokens_for(400), emit)
         paragraphs = (
             [DraftParagraph(salutation, "salutation", 0, [], [Span(salutation, "formula")])]
             if salutation
