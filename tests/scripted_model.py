@@ -164,18 +164,9 @@ def read_section(user: str) -> Section:
     )
 
 
-def _aspects(needs: str, topic: str) -> list[str]:
-    """What a part must say (its ``needs`` line), as aspects to write about when it has no points."""
-    parts = [
-        re.sub(r"^(?:本单位|本人|当前|对|工作中)?(?:一年来的|存在的|面临的)?", "", p).strip("的")
-        for p in re.split(r"[、，,和与]", needs)
-    ]
-    parts = [p for p in parts if 2 <= len(p) <= 12]
-    return [f"{topic}{p}" if len(p) <= 4 else p for p in parts[:3]] or [topic]
-
-
 def write_section(s: Section, salt: int = 0) -> str:
-    points = s.points or _aspects(s.needs, s.topic)
+    # without sub-points a model writes one item per fact placed here, each opened on the topic
+    points = s.points or [s.topic] * max(1, min(3, len(s.facts)))
     per = max(80, (s.chars - sum(len(f) for f in s.facts)) // max(1, len(points)))
     facts = list(s.facts)
     lines: list[str] = []
@@ -238,6 +229,18 @@ _FACT_LINE = re.compile(r"^(\d+)\.（(.+?)）(.+)$", re.M)
 _FACT_ROLE = {"问题不足": "problems", "原因": "causes", "打算措施": "measures", "成效做法": "achievements"}
 
 
+_PROBLEM_WORD = re.compile(r"不足|偏少|偏低|短缺|不到|不够|不强|缺乏|滞后|薄弱|不及时|不到位|老化")
+
+
+def _fact_heading(text: str) -> str:
+    """A problem's sub-heading drawn from a fact, as a model words it: the clause that names the
+    shortfall, without its figures (部分服务站护理人员不足，… → 服务站护理人员不足)."""
+    clause = next((c for c in re.split(r"[，。；]", text) if _PROBLEM_WORD.search(c)), "")
+    clause = re.sub(r"^(?:部分|有的|个别|问卷调查显示|调查发现|\d+(?:\.\d+)?%的?)+", "", clause)
+    clause = re.sub(r"\d+(?:\.\d+)?%?", "", clause)
+    return clause if 4 <= len(clause) <= 16 else ""
+
+
 def write_outline(user: str) -> str:
     """The outline as a careful model proposes it: the writer's points kept (a speech's 意见 given
     their 要…), two sub-headings drafted from the facts where the part may have them, facts by role."""
@@ -265,7 +268,9 @@ def write_outline(user: str) -> str:
     texts = {fid: text for fid, _, text in facts}
     for s in sections:
         if s.pop("_subs") and not s["points"] and len(s["facts"]) >= 2:
-            s["points"] = [re.split(r"[，。；]", texts[f])[0][:16] for f in s["facts"][:3]]
+            heads = [_fact_heading(texts[f]) for f in s["facts"][:3]]
+            if all(heads):
+                s["points"] = heads
     problems = next((s for s in sections if roles[s["key"]] == "problems" and s["points"]), None)
     measures = next(
         (s for s in sections if roles[s["key"]] in ("measures", "requirements") and s["points"]), None

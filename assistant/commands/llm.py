@@ -63,7 +63,7 @@ def check(settings: Settings) -> dict[str, Any]:
     system = llm_outline.planner_system(settings, doctype.label)
     text, first, total = _timed(writer.client, system, user, 2048)
     _, think = llm_reply.strip_think(text)
-    proposal = llm_outline.Proposal(outline, doctype)
+    proposal = llm_outline.Proposal(outline, doctype, writer.verifier)
     got, problems = proposal.read(text)
     report["outline"] = {
         "first_seconds": round(first, 1),

@@ -31,6 +31,7 @@ from .context import EventFn, noop
 from .llm_reply import similar, strip_end, strip_think
 from .outline import clean_point, pair_problems
 from .request import template_values
+from .verify import Verifier
 
 MAX_POINTS = 6
 # the fact roles a part of each role holds (the first is the reading a moved fact takes)
@@ -75,9 +76,10 @@ def _heading(text: Any) -> str:
 class Proposal:
     """The model's outline read against the offline one (see the module docstring)."""
 
-    def __init__(self, base: Outline, doctype: DocType) -> None:
+    def __init__(self, base: Outline, doctype: DocType, verifier: Verifier) -> None:
         self.base = base
         self.doctype = doctype
+        self.verifier = verifier
         self.notes: list[str] = []
 
     def read(self, text: str) -> tuple[Outline | None, list[str]]:
@@ -116,6 +118,10 @@ class Proposal:
             return item
         spec = self._spec(base.key)
         headed = spec is None or spec.numbering != "none" or spec.form in ("points", "topics")
+        invented = [p for p in points if self.verifier.numbers(p, self.verifier.fixed)]
+        if invented:  # a heading with a figure nobody gave (or one cut in half) is no heading
+            self.notes.append(f"“{'；'.join(invented)}”含有材料中没有的数字，未采用")
+            points = [p for p in points if p not in invented]
         if headed and 2 <= len(points) <= MAX_POINTS:
             item.points = points
         return item
@@ -249,7 +255,7 @@ def propose(request: DraftRequest, settings: Settings, base: Outline, emit: Even
 
     doctype = get_doctype(request.doc_type, settings.prompts_dir).with_skeleton(base.skeleton)
     client = LLMClient(settings)
-    proposal = Proposal(base, doctype)
+    proposal = Proposal(base, doctype, Verifier(request, settings.prompts_dir, base))
     retry = ""
     budget = 600 + 80 * (len(base.facts) + sum(len(i.points) for i in base.items))
     for attempt in (1, 2):
