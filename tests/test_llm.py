@@ -374,3 +374,20 @@ def test_a_speech_draft_keeps_its_structure_and_points(server: FakeOpenAI, setti
     assert "讲四点意见" in text
     assert "今年以来全市共排查整治安全隐患3426处" in text and "【核实" not in text
     assert not draft.generator.get("fallback_sections")
+
+
+def test_a_missing_lead_is_the_types_own_and_a_lone_sub_heading_is_a_lead_sentence(
+    server: FakeOpenAI, settings: Settings
+):
+    from tests.llm_deviations import SPEECH_HEADINGS
+
+    no_lead = "\n".join(f"【标题】{h}\n【正文】要把{h[1:]}抓实抓细。" for h in SPEECH_HEADINGS)
+    no_lead = no_lead.replace("【正文】要把压实", "【小标题】明确责任清单\n【正文】要把压实", 1)
+    draft, _, _ = draft_with(
+        server, settings, SPEECH, replies={"outline": [SPEECH_OUTLINE], "几点意见": [no_lead]}
+    )
+    text = next(s for s in draft.sections if s.key == "requirements").text
+    assert text.startswith("下面，我就进一步做好安全生产工作讲四点意见：")
+    assert "（一）" not in text and "明确责任清单。要把压实安全生产责任抓实抓细。" in text
+    lead = next(s for s in draft.sections if s.key == "requirements").paragraphs[0]
+    assert lead.spans[0].kind == "formula"

@@ -278,7 +278,12 @@ class LLMSectionWriter:
             heading = numerals.level_marker(1, ctx.next_number) + item.heading
             out.append(DraftParagraph(heading, "heading", 1, [], [Span(heading, "heading")]))
             used = 1
+        blocks = _no_lone_subheadings(blocks)
         if spec.form == "points":
+            if not any(b.kind == "lead" for b in blocks[:1]):
+                lead = self.lead_formula(ctx, len(shape.headings) or sum(b.kind == "heading" for b in blocks))
+                if lead:  # 下面，我讲四点意见: the type's own words when the model left them out
+                    out.append(DraftParagraph(lead, "body", 0, [], [Span(lead, "formula")]))
             self._points(blocks, shape, ctx, body, out)
             used = sum(1 for p in out if p.kind == "heading" and p.level == 1)
             return out, used
@@ -290,6 +295,18 @@ class LLMSectionWriter:
             return out, used
         self._under_heading(blocks, shape, body)
         return out, used
+
+    def lead_formula(self, ctx: SectionContext, count: int) -> str:
+        """The type's lead-in for a section (``lead.md``), rendered as the composer renders it."""
+        from ..prompts import find_prompt
+
+        if find_prompt(self.settings.prompts_dir, "lead", self.doctype.name) is None:
+            return ""
+        prompt = get_prompt(self.settings.prompts_dir, "lead", self.doctype.name)
+        r = ctx.request
+        values = {"topic": r.topic, "unit": r.unit, "occasion": r.occasion, "audience": r.audience}
+        values |= self.values | {"key": ctx.spec.key, "role": ctx.spec.role, "count": _count_word(count)}
+        return render(prompt, **values).strip()
 
     def _points(self, blocks: list[Block], shape: Shape, ctx: SectionContext, body, out) -> None:
         n = 0  # level-1 headings so far
@@ -479,6 +496,32 @@ class LLMSectionWriter:
             {"key": part, "heading": "", "text": "\n".join(p.text for p in paragraphs), "passages": []},
         )
         return paragraphs
+
+
+def _no_lone_subheadings(blocks: list[Block]) -> list[Block]:
+    """A （一） with no （二） under the same heading is no sub-heading: it becomes the lead sentence of
+    the paragraph that follows it."""
+    out: list[Block] = []
+    group: list[Block] = []
+
+    def flush() -> None:
+        subs = [b for b in group if b.kind == "subheading"]
+        if len(subs) == 1:
+            at = group.index(subs[0])
+            following = group[at + 1] if at + 1 < len(group) and group[at + 1].kind == "body" else None
+            merged = f"{strip_end(subs[0].text)}。" + (following.text if following else "")
+            group[at : at + (2 if following else 1)] = [Block("body", merged)]
+        out.extend(group)
+        group.clear()
+
+    for block in blocks:
+        if block.kind == "heading":
+            flush()
+            out.append(block)
+        else:
+            group.append(block)
+    flush()
+    return out
 
 
 def _sentence(text: str) -> str:
