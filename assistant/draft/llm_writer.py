@@ -135,6 +135,7 @@ class LLMSectionWriter:
         self.fixed = metrics.fixed_numerals(str(prompts_dir))
         self._view: Any = False
         self.occasion = request.occasion or values.get("occasion") or ""
+        self.topic = str(values.get("topic") or request.topic)
         self.system, self.register = system_prompt(settings, request, outline, doctype, values)
         self.facts = {f.id: f for f in outline.facts}
 
@@ -204,6 +205,7 @@ class LLMSectionWriter:
             self.prompts["section"],
             doc_label=ctx.doctype.label,
             title=ctx.outline.title,
+            topic=self.topic,
             occasion=self.occasion,
             outline=brief.outline_lines(ctx.outline, current=item.key),
             written=fence_safe(written),
@@ -454,6 +456,7 @@ class LLMSectionWriter:
                 self.prompts["formula"],
                 doc_label=self.doctype.label,
                 title=self.outline.title,
+                topic=self.topic,
                 occasion=self.occasion,
                 outline=brief.outline_lines(self.outline, with_facts=False),
                 written=fence_safe(text),
