@@ -49,6 +49,8 @@ _NAME_ALLOW = frozenset(
     ["习近平", "毛泽东", "邓小平", "马克思", "列宁", "中国", "中华", "全国", "全省", "全市"]
 )
 _PLACE_END = re.compile(r"[省市县区镇乡村]$")
+# a suffix followed by one of these characters is the first character of another word (局面, 所有, 村民)
+_NOT_A_SUFFIX = {"局": "面势限部", "所": "有在以属谓", "村": "民级", "镇": "静", "乡": "亲土", "院": "落子"}
 _PLACE_TAILS = frozenset(["省", "市", "县", "区", "镇", "乡", "村", "街道", "社区"])
 _WEAK_ENDS = "乡镇村所区"  # ORG_RE's shortest match may end inside a longer name (市住房城乡|建设局)
 _STRONG_ORG_RE = re.compile(
@@ -126,7 +128,11 @@ class Verifier:
             return True
         unit = self.request.unit
         short = re.sub(r"(?:机关)?(?:党支部|党总支|党委|党组)$", "", unit)
-        return bool(short) and (name in short or short in name and len(name) - len(short) <= 4)
+        if short and (name in short or short in name and len(name) - len(short) <= 4):
+            return True
+        # a known body followed by the words after it (县委组织部高度重视…) names nothing new
+        known = [unit, short, *self.request.bodies, *lexicon.SUPERIORS]
+        return any(k and len(k) >= 3 and name.startswith(k) for k in known)
 
     def organisations(self, sentence: str) -> list[Finding]:
         out: list[Finding] = []
@@ -228,6 +234,11 @@ def org_names(sentence: str) -> list[tuple[int, str]]:
         longer = _STRONG_ORG_RE.match(sentence, m.start())
         if longer and name[-1] in _WEAK_ENDS and len(longer.group(0)) - len(name) <= 6:
             name = longer.group(0)
+        after = sentence[m.start() + len(name) : m.start() + len(name) + 1]
+        if _NOT_A_SUFFIX.get(name[-1:], "") and after and after in _NOT_A_SUFFIX[name[-1:]]:
+            continue  # 培训班新局面, 所有: the suffix is the start of another word
+        if name[-1] in _WEAK_ENDS and len(name) > 8:
+            continue  # 县委组织部高度重视加强村(级…): a clause, not a name
         out.append((m.start(), name))
     for m in _SECTOR_ORG_RE.finditer(sentence):
         if m.group(0)[-1] in "局厅委" and not any(s <= m.start() < s + len(n) for s, n in out):
