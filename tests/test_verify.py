@@ -94,3 +94,9 @@ def test_text_addressed_to_a_model_is_dropped():
 def test_words_that_only_look_like_names_pass(sentence: str):
     request = DraftRequest("speech", "基层党建", unit="县委组织部")
     assert Verifier(request, PROMPTS).check(sentence).text == sentence
+
+
+def test_a_verb_jieba_reads_as_a_name_before_a_place_word_is_no_place():
+    request = DraftRequest("research-report", "村级组织建设", unit="县委组织部")
+    sentence = "要建立健全村党组织书记队伍建设的长效机制。"
+    assert Verifier(request, PROMPTS).check(sentence).text == sentence

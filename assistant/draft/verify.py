@@ -169,7 +169,9 @@ class Verifier:
                 out.append(Finding(word, "人名"))
             elif flag == "ns" and _PLACE_END.search(word) and len(word) >= 3:
                 out.append(Finding(word, "地名"))
-            elif flag in ("ns", "nr") and (tail := _place_tail(following)) and not self._known(word + tail):
+            elif (flag == "ns" or flag == "nr" and len(word) <= 3) and (tail := _place_tail(following)):
+                if self._known(word + tail):
+                    continue
                 out.append(Finding(word + tail, "地名"))  # 青山 + 镇党委, 云溪 + 县政府
         return out
 
