@@ -190,11 +190,9 @@ def request_lines(
     request: DraftRequest, outline: Outline, values: dict[str, Any], register: list[str]
 ) -> list[str]:
     lines = [f"主题：{request.topic}"]
-    for label, value in (
+    for label, value in (  # speaker and audience are in the register lines
         ("单位", request.unit),
         ("场合", request.occasion or values.get("occasion")),
-        ("讲话人/署名", request.speaker),
-        ("对象", request.audience),
         ("标题", outline.title),
     ):
         if value:
