@@ -82,6 +82,7 @@ class Skeleton:
     opening: Formula | None = None
     closing: Formula | None = None
     register: tuple[tuple[str, str], ...] = ()  # overrides of the type's register entries
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class DocType:
     default_occasion: str = ""  # the occasion class when the request names none
     register: tuple[tuple[str, str], ...] = ()  # (speaker|audience|person|direction|tone, pattern)
     type_register: tuple[tuple[str, str], ...] = ()  # the type's own, before a skeleton's overrides
+    connectives: tuple[str, ...] = ()  # patterns of the type's generic language (exempt from topicality)
 
     def section(self, key: str) -> SectionSpec:
         for spec in self.all_sections or self.sections:
@@ -130,6 +132,7 @@ class DocType:
             salutation=self.salutation if skeleton.salutation is None else skeleton.salutation,
             opening=skeleton.opening or self.opening,
             closing=skeleton.closing or self.closing,
+            title=skeleton.title or self.title,
             skeleton=skeleton.name,
             register=tuple((dict(self.type_register) | dict(skeleton.register)).items()),
         )
@@ -250,8 +253,22 @@ def load_doctype(path: Path) -> DocType:
         default_occasion=str(data.get("default_occasion") or ""),
         register=_register(path, data.get("register"), "register"),
         type_register=_register(path, data.get("register"), "register"),
+        connectives=_patterns(path, data.get("connectives"), "connectives"),
     )
     return doctype.with_skeleton(skeletons[0].name) if skeletons else doctype
+
+
+def _patterns(path: Path, raw: object, name: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _bad(path, f"{name} 应为正则表达式列表")
+    for pattern in raw:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise _bad(path, f"{name} 中的“{pattern}”不是有效的正则表达式：{exc}") from exc
+    return tuple(str(p) for p in raw)
 
 
 def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]:
@@ -277,6 +294,7 @@ def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]
                 opening=_formula(path, item["opening"], "opening") if item.get("opening") else None,
                 closing=_formula(path, item["closing"], "closing") if item.get("closing") else None,
                 register=_register(path, item.get("register"), f"结构 {item['name']} 的 register"),
+                title=str(item["title"]) if item.get("title") else None,
             )
         )
     return tuple(out)

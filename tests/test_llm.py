@@ -387,7 +387,7 @@ def test_a_missing_lead_is_the_types_own_and_a_lone_sub_heading_is_a_lead_senten
         server, settings, SPEECH, replies={"outline": [SPEECH_OUTLINE], "几点意见": [no_lead]}
     )
     text = next(s for s in draft.sections if s.key == "requirements").text
-    assert text.startswith("下面，我就进一步做好安全生产工作讲四点意见：")
+    assert text.startswith("下面，我就") and "讲四点意见" in text.split("\n")[0]
     assert "（一）" not in text and "明确责任清单。要把压实安全生产责任抓实抓细。" in text
     lead = next(s for s in draft.sections if s.key == "requirements").paragraphs[0]
     assert lead.spans[0].kind == "formula"

@@ -28,7 +28,8 @@ from ..content import occasions
 from ..doctypes import DocType
 from ..errors import BackendError
 from ..evals import metrics
-from ..prompts import get_prompt, render
+from ..evals.checks.text import CITATION_BIGRAM_SHARE, MIN_SENTENCE_CHARS
+from ..prompts import get_prompt, render, render_string
 from ..records import DraftParagraph, DraftRequest, DraftSection, Fact, Outline, Passage, Span
 from ..settings import Settings
 from . import llm_brief as brief
@@ -432,9 +433,9 @@ class LLMSectionWriter:
             None,
         )
         sources = []
-        if len(grams) >= metrics.MIN_SENTENCE_CHARS:
+        if len(grams) >= MIN_SENTENCE_CHARS:
             for passage in pool:
-                if len(grams & bigrams(passage.chunk.text)) / len(grams) >= metrics.CITATION_BIGRAM_SHARE:
+                if len(grams & bigrams(passage.chunk.text)) / len(grams) >= CITATION_BIGRAM_SHARE:
                     sources.append(book.cite(passage))
         if fact is not None:
             return Span(sentence, "fact", sorted(set(sources)), fact.id, note)
@@ -446,7 +447,9 @@ class LLMSectionWriter:
         """The opening (salutation kept as the type's) or closing, written for the occasion; raises
         ``BackendError`` after two replies that miss the schema's pattern or fit the occasion badly."""
         rule = self.doctype.opening if part == "opening" else self.doctype.closing
-        salutation = self.doctype.salutation.strip() if part == "opening" else ""
+        salutation = ""
+        if part == "opening" and self.doctype.salutation:
+            salutation = render_string(self.doctype.salutation, **self.values).strip()
         text, summarised = brief.written_text(
             [s for s in written if s.key != "opening"] if part == "closing" else []
         )
