@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _FACT_RE = re.compile(r"<<<材料(\d+)\n(.*?)\n材料\1>>>", re.S)
-_POINT_RE = re.compile(r"^(\d+)\. (.+?)(?:（对应的对策：.*?）|（针对的问题：.*?）)?$", re.M)
+_POINT_RE = re.compile(
+    r"^(\d+)\. (.+?)(?:（用材料([\d、材料]+)）)?(?:（对应的对策：.*?）|（针对的问题：.*?）)?$", re.M
+)
 
 
 def _field(text: str, label: str) -> str:
@@ -56,9 +58,9 @@ _DIRECTIVE = [
     "要围绕{p}细化任务清单，明确责任主体和完成时限，确保{t}的各项部署落地落实。",
     "要把{p}同{t}的日常工作结合起来，既抓当前又谋长远，防止{p}停留在口头上。",
     "要建立健全{p}的长效机制，定期调度、跟踪问效，在{t}中发现问题及时解决。",
-    "主要负责同志要亲自过问{p}，分管负责同志要具体抓，把{t}的压力层层传导下去。",
+    "主要领导要亲自过问{p}，分管领导要具体抓，把{t}的压力层层传导下去。",
     "要加强对{p}的督促检查，对推进不力的及时提醒，推动{t}取得实实在在的成效。",
-    "各单位要结合自身实际，找准{p}的切入点和着力点，拿出管用的硬招实招。",
+    "各单位要结合自身实际，找准{p}的切入点和着力点，拿出管用的办法措施。",
     "要注重总结推广{p}中的好经验好做法，以点带面，带动{t}整体水平提升。",
     "要把{p}的成效作为检验{t}的重要标准，纳入年度考核，考准考实。",
 ]
@@ -66,7 +68,7 @@ _DONE = [
     "{u}坚持把{p}与{t}的中心工作同谋划、同部署、同推进，推动工作落地见效。",
     "在{p}上，{u}注重抓基层、打基础，{t}的薄弱环节得到补强。",
     "{u}健全{p}的工作台账，逐项对账销号，{t}的工作更加规范。",
-    "围绕{p}，{u}把{t}摆在重要位置，主要负责同志带头研究部署，推动{p}有序开展。",
+    "围绕{p}，{u}把{t}摆在重要位置，班子带头研究部署，推动{p}有序开展。",
     "在{p}方面，{u}坚持问题导向，逐项明确措施，{t}的基础进一步夯实。",
     "{u}注重把{p}融入{t}全过程，边实践边总结，形成了一些行之有效的做法。",
     "通过抓{p}，{t}的责任链条更加清晰，干部职工推进{p}的主动性明显增强。",
@@ -110,6 +112,7 @@ _TEMPLATES = {
     "measures": _DIRECTIVE,
     "achievements": _DONE,
     "background": _BASIC,
+    "opening": _BASIC,
     "problems": _SHORT,
     "causes": _CAUSE,
 }
@@ -126,7 +129,7 @@ _ROLE_OF = {
     "分析问题产生的原因": "causes",
     "提出下一步措施或对策建议": "measures",
     "对下一步工作提出要求": "requirements",
-    "开头致意": "background",
+    "开头致意": "opening",
 }
 
 
@@ -151,6 +154,7 @@ class Section:
     unit: str
     lead: bool = False  # the prompt asks for a 【导语】 naming the part
     needs: str = ""
+    by_point: dict[str, list[str]] = field(default_factory=dict)  # the facts the prompt puts under a point
 
 
 def read_section(user: str) -> Section:
@@ -167,16 +171,20 @@ def read_section(user: str) -> Section:
     else:
         form = "body"
     block = user.split("提纲要点", 1)[1].split("\n【", 1)[0] if "提纲要点" in user else ""
-    points = [m.group(2).strip() for m in _POINT_RE.finditer(block)]
+    matches = list(_POINT_RE.finditer(block))
+    points = [m.group(2).strip() for m in matches]
+    uses = {m.group(2).strip(): [int(x) for x in re.findall(r"\d+", m.group(3) or "")] for m in matches}
     facts_block = (
         user.split("【本部分使用的事实材料】", 1)[1].split("【文风参考】", 1)[0].split("【输出格式】", 1)[0]
     )
-    facts = [m.group(2).strip() for m in _FACT_RE.finditer(facts_block)]
+    found = [(int(m.group(1)), m.group(2).strip()) for m in _FACT_RE.finditer(facts_block)]
+    facts = [text for _, text in found]
+    by_point = {p: [t for i, t in found if i in ids] for p, ids in uses.items()}
     chars = int(re.search(r"篇幅：约 (\d+) 字", user).group(1))
     unit = _field(user, "署名")
     lead = "【导语】一句引出本段" in user
     return Section(
-        heading, role, form, points, facts, chars, _topic(user), unit, lead, _field(user, "要写清")
+        heading, role, form, points, facts, chars, _topic(user), unit, lead, _field(user, "要写清"), by_point
     )
 
 
@@ -193,7 +201,13 @@ def write_section(s: Section, salt: int = 0) -> str:
         lines.append("【导语】" + _LEADS.get(s.role, "{t}方面的情况如下。").format(t=s.topic))
     for i, point in enumerate(points):
         body = _sentences(s.role, point, s.topic, s.unit, per, salt + i)
-        fact = facts.pop(0) if facts else ""
+        own = [f for f in s.by_point.get(point, []) if f in facts]
+        unplaced = [f for f in facts if not any(f in v for v in s.by_point.values())]
+        if not own and unplaced:
+            own = unplaced[:1]
+        for f in own:
+            facts.remove(f)
+        fact = "".join(own)
         text = (fact + body) if s.role in ("achievements", "background", "problems") else (body + fact)
         if s.form == "points":
             lines += [f"【标题】{point}", f"【正文】{text}"]
@@ -241,7 +255,7 @@ def write_formula(user: str) -> str:
 
 
 _SECTION_LINE = re.compile(r"^- key=(\S+?)：(.+?)（(.+?)）。", re.M)
-_FACT_LINE = re.compile(r"^(\d+)\.（(.+?)）(.+)$", re.M)
+_FACT_LINE = re.compile(r"^(\d+)\.（(.+?)(?:；关于“(.+?)”)?）(.+)$", re.M)
 _FACT_ROLE = {"问题不足": "problems", "原因": "causes", "打算措施": "measures", "成效做法": "achievements"}
 
 
@@ -270,19 +284,24 @@ def write_outline(user: str) -> str:
         points = re.findall(r"「(.+?)」", chunk)
         if points and "以“要”开头" in chunk:
             points = [p if p.startswith(("要", "希望")) else "要" + p for p in points]
-        sections.append({"key": key, "points": points, "facts": [], "_subs": "可依据事实材料" in chunk})
+        raw = re.findall(r"「(.+?)」", chunk)
+        sections.append(
+            {"key": key, "points": points, "facts": [], "_subs": "可依据事实材料" in chunk, "_raw": raw}
+        )
         roles[key] = _ROLE_OF.get(role, "")
-    facts = [(int(i), r, t) for i, r, t in _FACT_LINE.findall(user.split("【事实材料】", 1)[-1])]
-    for fid, role_label, _text in facts:
+    facts = [(int(i), r, p, t) for i, r, p, t in _FACT_LINE.findall(user.split("【事实材料】", 1)[-1])]
+    for fid, role_label, point, _text in facts:
         want = _FACT_ROLE.get(role_label, "")
         target = next((s for s in sections if roles[s["key"]] == want), None)
         target = target or next(
             (s for s in sections if roles[s["key"]] in ("background", "achievements")), None
         )
+        target = target or next((s for s in sections if point and point in s["points"] + s["_raw"]), None)
         if target is not None:
             target["facts"].append(fid)
-    texts = {fid: text for fid, _, text in facts}
+    texts = {fid: text for fid, _, _, text in facts}
     for s in sections:
+        s.pop("_raw")
         if s.pop("_subs") and not s["points"] and len(s["facts"]) >= 2:
             heads = [_fact_heading(texts[f]) for f in s["facts"][:3]]
             if all(heads):

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.draft.pipeline import make_outline, propose_outline
+from assistant.records import DraftRequest
 from assistant.settings import Settings
 from tests.fake_openai import FakeOpenAI
 from tests.llm_deviations import MEASURES, PROBLEMS, RESEARCH, RESEARCH_OUTLINE, SPEECH
@@ -41,7 +42,7 @@ def test_the_model_proposes_headings_in_the_types_style_and_places_facts(
     outline, warnings, model = propose(server, settings, SPEECH)
     user = model.calls("outline")[0][1]
     assert "「压实安全生产责任」「深化隐患排查整治」" in user and "以“要”开头的动宾结构" in user
-    assert "1.（成效做法）今年以来全市共排查整治安全隐患3426处" in user
+    assert "1.（成效做法" in user and "）今年以来全市共排查整治安全隐患3426处" in user
     requirements = next(i for i in outline.items if i.key == "requirements")
     assert requirements.points == [
         "要压实安全生产责任",
@@ -177,3 +178,26 @@ def test_a_bad_outline_file_gets_a_chinese_error(capsys, tmp_path: Path):
     assert code == 2 and "与 --type research-report 不一致" in err
     code, _, err = _cli(capsys, *REQUEST_ARGS, "--outline", str(tmp_path / "无.json"))
     assert code == 2 and "找不到提纲文件" in err
+
+
+def test_a_fact_whose_part_the_skeleton_lacks_goes_under_the_point_it_is_about(
+    server: FakeOpenAI, settings: Settings
+):
+    """A 开学典礼 has no 成效 part: the school's results go under its point 回顾学校发展成绩, and the section
+    prompt tells the model which point each fact belongs to."""
+    request = DraftRequest(
+        "speech",
+        "新学期开学",
+        unit="县第一中学",
+        occasion="2025年秋季开学典礼",
+        points=["欢迎新同学", "回顾学校发展成绩", "对同学们的希望"],
+        materials=["2024年高考我校本科上线率为78.5%，学校发展成绩显著。"],
+    )
+    offline = make_outline(request, settings)
+    assert offline.facts[0].section == ""  # no part of its role in this skeleton
+    outline, warnings, _ = propose(server, settings, request)
+    hopes = next(i for i in outline.items if i.key == "hopes")
+    assert outline.facts[0].section == "hopes" and hopes.facts == [1]
+    from assistant.draft.llm_brief import facts_by_point
+
+    assert facts_by_point(hopes, outline.facts) == {hopes.points[1]: [1]}

@@ -38,7 +38,7 @@ def test_every_prompt_renders_with_plain_values(path: Path):
     lists += ("request_lines", "sections")
     values = {v: ([] if v in lists else "测试") for v in prompt.variables}
     values.update({k: 1 for k in ("target_chars",) if k in values})
-    values.update({k: {} for k in ("pairs", "answers") if k in values})
+    values.update({k: {} for k in ("pairs", "answers", "point_facts") if k in values})
     text = render(prompt, **values)
     assert "{{" not in text and "{%" not in text
 

@@ -165,6 +165,25 @@ def _sub_marker(item: OutlineItem, n: int) -> str:
     return "· "
 
 
+def facts_by_point(item: OutlineItem, facts: list[Fact]) -> dict[str, list[int]]:
+    """Sub-point -> ids of the part's facts about it (the fact's own point, else the sub-point that shares
+    the most distinctive words with it), so the model puts each fact under its point."""
+    from ..content import words
+
+    out: dict[str, list[int]] = {}
+    for fact in facts:
+        point = fact.point if fact.point in item.points else ""
+        if not point:
+            scored = [
+                (len(words.shared(words.distinctive(p, at_least=1), fact.text)), p) for p in item.points
+            ]
+            best = max(scored, default=(0, ""))
+            point = best[1] if best[0] else ""
+        if point:
+            out.setdefault(point, []).append(fact.id)
+    return out
+
+
 def answered_by(outline: Outline, item: OutlineItem) -> dict[str, str]:
     """For a measures/requirements section: measure -> the problem it answers (the outline's pairs)."""
     if item.role not in ("measures", "requirements"):

@@ -147,8 +147,11 @@ class Proposal:
                 fact = facts.get(fid)
                 if fact is None or fid in where:
                     continue
-                # the rules' default reading (background) is no reading: the model's placement stands
-                if fact.role == "background" or item.role in facts_mod.SECTION_ROLES.get(fact.role, ()):
+                # the rules' default reading (background) is no reading: the model's placement stands; a
+                # fact whose role has no part in this skeleton may go under the point it is about
+                fits = item.role in facts_mod.SECTION_ROLES.get(fact.role, ())
+                homeless = not any(i.role in facts_mod.SECTION_ROLES.get(fact.role, ()) for i in items)
+                if fact.role == "background" or fits or homeless and _about_a_point(fact, item):
                     where[fid] = item.key
                 else:
                     self.notes.append(f"材料{fid}不宜放在“{item.heading}”，沿用原提纲的位置")
@@ -180,6 +183,13 @@ class Proposal:
                 problems.pairs[problem] = measure
         if not problems.pairs:
             pair_problems(items)
+
+
+def _about_a_point(fact: Fact, item: OutlineItem) -> bool:
+    """The fact is about one of the part's points (its own point, or a distinctive word shared)."""
+    if fact.point and fact.point in item.points:
+        return True
+    return any(words.shared(words.distinctive(p, at_least=1), fact.text) for p in item.points)
 
 
 def _match(text: str, options: list[str]) -> str:
@@ -227,7 +237,12 @@ def outline_prompt(
             }
         )
     facts = [
-        {"id": f.id, "role": facts_mod.ROLE_LABELS.get(f.role, f.role), "text": brief.fence_safe(f.text)}
+        {
+            "id": f.id,
+            "role": facts_mod.ROLE_LABELS.get(f.role, f.role),
+            "point": f.point,
+            "text": brief.fence_safe(f.text),
+        }
         for f in base.facts
     ]
     return render(

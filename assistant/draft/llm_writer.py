@@ -136,7 +136,7 @@ class LLMSectionWriter:
         self.fixed = metrics.fixed_numerals(str(prompts_dir))
         self._view: Any = False
         self.occasion = request.occasion or values.get("occasion") or ""
-        self.topic = str(values.get("topic") or request.topic)
+        self.topic = request.topic  # as the writer typed it (the formula forms are for templates)
         self.system, self.register = system_prompt(settings, request, outline, doctype, values)
         self.facts = {f.id: f for f in outline.facts}
 
@@ -220,6 +220,7 @@ class LLMSectionWriter:
             points=list(item.points),
             pairs=dict(item.pairs),
             answers=brief.answered_by(ctx.outline, item),
+            point_facts=brief.facts_by_point(item, ctx.facts),
             facts=facts,
             exemplars=brief.exemplars(
                 ctx.pool(12), ctx.doctype.name, item.role, ctx.request, self.view, self.fixed
