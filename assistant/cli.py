@@ -15,7 +15,7 @@ import sys
 from .errors import UserError, describe_os_error
 from .settings import Settings, load_settings
 
-COMMAND_MODULES = ("index", "draft", "evals", "web")
+COMMAND_MODULES = ("index", "draft", "evals", "llm", "web")
 OS_ERROR_EXIT = 4  # the machine (disk, permissions) failed, not the input
 
 

@@ -13,6 +13,15 @@ Section ``form``:
 Section ``numbering`` (inside the section): ``subheadings`` (（一）（二）), ``items`` (一是、二是), ``none``.
 Section ``needs``: what the section must say, in the writer's words (主要做法、数据和典型事例); it becomes the
 guidance gap 【待补：围绕“…”写明…】 where neither the writer nor the corpus supplies text.
+Section ``style``: how its 小标题 read (对仗 ``要…`` headings for a speech's 意见, topic sentences for a 汇报);
+the model path proposes the outline's headings in that style.
+
+``register`` (type, and per skeleton): who speaks to whom — ``speaker``, ``audience``, ``person``
+(本人/我们/我局), ``direction`` (对上/对下), ``tone`` — one-line Jinja2 patterns over the formula values
+(``speaker``, ``unit``, ``audience``…); the model path's prompts carry them. A formula (``opening``,
+``closing``) is ``fixed: true`` when its words are set (汇报完毕，不当之处，请各位领导批评指正；以上报告，请予评议):
+every generator uses the type's formula file; otherwise it is free, and the model writes it for the occasion
+following ``guide`` and must match ``pattern``.
 
 A type is a family of skeletons (``skeletons``): each names its sections in order (keys of ``sections``), the
 occasion classes and words that choose it, and may override the salutation and the opening/closing
@@ -41,6 +50,8 @@ NUMBERINGS = ("subheadings", "items", "none")
 class Formula:
     required: bool
     pattern: str  # a regular expression searched in the draft's paragraph (opening) or last paragraphs
+    fixed: bool = False  # its words are set: every generator uses the type's formula file
+    guide: str = ""  # for a free formula: what the model writes (the pattern checks it)
 
     def matches(self, text: str) -> bool:
         return bool(re.search(self.pattern, text, flags=re.MULTILINE))
@@ -57,6 +68,7 @@ class SectionSpec:
     points_here: bool = False
     needs: str = ""  # what the section must say (guidance for gaps, prompts and the outline editor)
     facts_only: bool = False  # written only from the writer's facts (a speech's 成效), else a gap
+    style: str = ""  # how its 小标题 read (the model path's outline follows it)
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class Skeleton:
     salutation: str | None = None
     opening: Formula | None = None
     closing: Formula | None = None
+    register: tuple[tuple[str, str], ...] = ()  # overrides of the type's register entries
     title: str | None = None
 
 
@@ -91,6 +104,8 @@ class DocType:
     all_sections: tuple[SectionSpec, ...] = ()  # every section any skeleton uses
     skeleton: str = ""  # the skeleton ``sections`` follows
     default_occasion: str = ""  # the occasion class when the request names none
+    register: tuple[tuple[str, str], ...] = ()  # (speaker|audience|person|direction|tone, pattern)
+    type_register: tuple[tuple[str, str], ...] = ()  # the type's own, before a skeleton's overrides
     connectives: tuple[str, ...] = ()  # patterns of the type's generic language (exempt from topicality)
 
     def section(self, key: str) -> SectionSpec:
@@ -119,6 +134,7 @@ class DocType:
             closing=skeleton.closing or self.closing,
             title=skeleton.title or self.title,
             skeleton=skeleton.name,
+            register=tuple((dict(self.type_register) | dict(skeleton.register)).items()),
         )
 
     def choose_skeleton(self, occasion_class: str, text: str) -> str:
@@ -154,7 +170,26 @@ def _formula(path: Path, data: object, name: str) -> Formula:
         re.compile(data["pattern"])
     except re.error as exc:
         raise _bad(path, f"{name}.pattern 不是有效的正则表达式：{exc}") from exc
-    return Formula(required=bool(data.get("required", True)), pattern=str(data["pattern"]))
+    return Formula(
+        required=bool(data.get("required", True)),
+        pattern=str(data["pattern"]),
+        fixed=bool(data.get("fixed", False)),
+        guide=str(data.get("guide") or ""),
+    )
+
+
+REGISTER_KEYS = ("speaker", "audience", "person", "direction", "tone")
+
+
+def _register(path: Path, data: object, where: str) -> tuple[tuple[str, str], ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        raise _bad(path, f"{where} 应为映射（{'、'.join(REGISTER_KEYS)}）")
+    unknown = [str(k) for k in data if k not in REGISTER_KEYS]
+    if unknown:
+        raise _bad(path, f"{where} 中有未知的项：{'、'.join(unknown)}；可用：{'、'.join(REGISTER_KEYS)}")
+    return tuple((str(k), str(v or "")) for k, v in data.items())
 
 
 def load_doctype(path: Path) -> DocType:
@@ -179,6 +214,7 @@ def load_doctype(path: Path) -> DocType:
             points_here=bool(raw.get("points_here", False)),
             needs=str(raw.get("needs") or ""),
             facts_only=bool(raw.get("facts_only", False)),
+            style=str(raw.get("style") or ""),
         )
         if not spec.key:
             raise _bad(path, f"第 {i + 1} 个章节缺少 key")
@@ -215,6 +251,8 @@ def load_doctype(path: Path) -> DocType:
         skeletons=skeletons,
         all_sections=tuple(sections),
         default_occasion=str(data.get("default_occasion") or ""),
+        register=_register(path, data.get("register"), "register"),
+        type_register=_register(path, data.get("register"), "register"),
         connectives=_patterns(path, data.get("connectives"), "connectives"),
     )
     return doctype.with_skeleton(skeletons[0].name) if skeletons else doctype
@@ -255,6 +293,7 @@ def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]
                 salutation=None if item.get("salutation") is None else str(item["salutation"]),
                 opening=_formula(path, item["opening"], "opening") if item.get("opening") else None,
                 closing=_formula(path, item["closing"], "closing") if item.get("closing") else None,
+                register=_register(path, item.get("register"), f"结构 {item['name']} 的 register"),
                 title=str(item["title"]) if item.get("title") else None,
             )
         )

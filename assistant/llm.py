@@ -70,14 +70,18 @@ class LLMClient:
             why = f"大模型服务 {url} 返回的内容无法解析（{type(exc).__name__}）"
         return self.scrub(why)
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
-        """Yield the reply's text as it arrives; raise ``BackendError`` on any failure or an empty reply."""
+    def stream(self, system: str, user: str, *, max_tokens: int | None = None) -> Iterator[str]:
+        """Yield the reply's text as it arrives; raise ``BackendError`` on any failure or an empty reply.
+        ``max_tokens`` caps the answer's length (sent as the request's ``max_tokens``)."""
         from langchain_core.messages import HumanMessage, SystemMessage
 
         received = 0
         finished = False
+        # ``max_tokens`` is the field every OpenAI-compatible server knows (ChatOpenAI would send
+        # ``max_completion_tokens``, which llama.cpp, older vLLM and Ollama versions ignore)
+        extra = {"extra_body": {"max_tokens": int(max_tokens)}} if max_tokens else {}
         try:
-            for chunk in self._chat().stream([SystemMessage(system), HumanMessage(user)]):
+            for chunk in self._chat().stream([SystemMessage(system), HumanMessage(user)], **extra):
                 finished = finished or bool(chunk.response_metadata.get("finish_reason"))
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if text:

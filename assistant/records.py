@@ -152,6 +152,9 @@ class DraftRequest:
     )
     public_corpus: bool = True  # may the composer draw policy language from the public reference collection
     year: int | None = None  # the year the document is for (提法 of that year); None = this year
+    # organisations the draft may name besides those in the materials (departments a speech assigns tasks
+    # to, higher organs a report answers to); the model path's guard marks other names for checking
+    bodies: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

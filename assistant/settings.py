@@ -33,6 +33,7 @@ class Settings:
     llm_api_key: str = field(default="", repr=False)
     llm_timeout: float = 60.0
     llm_temperature: float = 0.3
+    llm_revise: bool = False  # one more call reviews the whole model draft and applies targeted edits
     host: str = "127.0.0.1"
     port: int = 7860
     auth_user: str = ""
@@ -74,9 +75,22 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "bool":
+            return _boolean(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"设置项 {name} 的值“{value}”无效：{exc}") from exc
     return str(value)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", "是"):
+        return True
+    if text in ("0", "false", "no", "off", "否", ""):
+        return False
+    raise ValueError("应为 true 或 false")
 
 
 def settings_file() -> Path:

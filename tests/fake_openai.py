@@ -4,6 +4,9 @@
 failure modes the drafting pipeline must survive — ``("status", 500)``, ``("hang", seconds)`` (accept and
 say nothing), ``("drop", text)`` (stream part of ``text`` then close the connection without finishing),
 ``("garbage", "")`` (a 200 answer that is not a completion). Requests are recorded in ``requests``.
+When the queue is empty, ``responder`` (if set) is called with the request's payload and returns the
+behaviour (``tests/scripted_model.py`` reads the pipeline's prompts and answers like a model); else
+``default`` is used.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +23,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.replies: list[Any] = []
         self.default: Any = "【默认回复】"
+        self.responder: Callable[[dict[str, Any]], Any] | None = None
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -37,8 +42,12 @@ class FakeOpenAI:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next(self) -> Any:
-        return self.replies.pop(0) if self.replies else self.default
+    def _next(self, payload: dict[str, Any] | None = None) -> Any:
+        if self.replies:
+            return self.replies.pop(0)
+        if self.responder is not None:
+            return self.responder(payload or {})
+        return self.default
 
     def _handler(self):
         fake = self
@@ -64,7 +73,7 @@ class FakeOpenAI:
                 if not self.path.endswith("/chat/completions"):
                     self._send(404, b'{"error": {"message": "not found"}}')
                     return
-                reply = fake._next()
+                reply = fake._next(payload)
                 kind, value = reply if isinstance(reply, tuple) else ("text", reply)
                 if kind == "status":
                     self._send(int(value), json.dumps({"error": {"message": "server error"}}).encode())

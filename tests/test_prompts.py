@@ -17,7 +17,8 @@ FILES = all_prompt_files(PROMPTS)
 
 def test_there_are_prompt_files_for_both_generators_and_every_type():
     names = {p.relative_to(PROMPTS).as_posix() for p in FILES}
-    assert {"llm/system.md", "llm/section.md"} <= names
+    model_path = {"system", "section", "outline", "formula", "review", "planner"}
+    assert {f"llm/{name}.md" for name in model_path} <= names
     for folder in sorted((PROMPTS / "types").iterdir()):
         for part in ("opening", "lead", "missing", "closing"):
             assert f"types/{folder.name}/{part}.md" in names or f"composer/{part}.md" in names
@@ -33,8 +34,11 @@ def test_declared_variables_are_exactly_the_used_ones(path: Path):
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(PROMPTS).as_posix())
 def test_every_prompt_renders_with_plain_values(path: Path):
     prompt = load_prompt(path)
-    values = {v: ([] if v in ("points", "materials", "references") else "测试") for v in prompt.variables}
+    lists = ("points", "materials", "references", "register", "tifa", "outline", "facts", "exemplars")
+    lists += ("request_lines", "sections")
+    values = {v: ([] if v in lists else "测试") for v in prompt.variables}
     values.update({k: 1 for k in ("target_chars",) if k in values})
+    values.update({k: {} for k in ("pairs", "answers", "point_facts") if k in values})
     text = render(prompt, **values)
     assert "{{" not in text and "{%" not in text
 

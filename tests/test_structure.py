@@ -299,3 +299,15 @@ def test_a_type_added_in_a_prompts_copy_is_parsed_and_detected(tmp_path: Path) -
     ]
     assert structure.detect_type(text, prompts_dir=root)[0] == "notice"
     assert structure.parse_text(text, prompts_dir=root).doc_type == "notice"
+
+
+def test_a_paragraphs_lead_up_to_its_colon_names_its_part() -> None:
+    """The words of the items after a lead's colon (…影响了整体成效) do not decide the part the lead names."""
+    text = (
+        "在全市安全生产工作会议上的讲话\n同志们：\n今天，我们召开全市安全生产工作会议。\n"
+        "一年来，我们取得了明显成效，主要有以下几个方面：一是隐患排查扎实推进。二是事故起数下降。\n"
+        "在看到成效的同时，也要清醒看到存在的不足：一是责任落实不到位，影响了整体成效。二是隐患整改不及时。\n"
+        "一、要压实安全生产责任\n要明确分工。\n同志们，让我们共同努力！\n"
+    )
+    roles = [s.role for s in structure.parse_text(text, "speech").sections]
+    assert roles[2:4] == ["achievements", "problems"], roles

@@ -19,7 +19,7 @@ from ..draft import export
 from ..draft import pipeline as drafting
 from ..errors import InputError
 from ..index import loaders
-from ..records import DraftRequest
+from ..records import DraftRequest, Outline
 from ..settings import Settings
 
 
@@ -36,6 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--unit", default="", metavar="S", help="单位名称（也是讲话稿标题下的署名行）")
     p.add_argument("--occasion", default="", metavar="S", help="场合或会议名称，如“全市机关党建工作推进会”")
     p.add_argument("--audience", default="", metavar="S", help="对象（可选）")
+    p.add_argument("--speaker", default="", metavar="S", help="讲话人或述职人（职务，如“市人民政府副市长”）")
+    p.add_argument(
+        "--body",
+        dest="bodies",
+        action="append",
+        default=[],
+        metavar="S",
+        help="草稿可以提及的单位（部门、上级机关），可重复；其他材料中没有的名称会标“【核实】”",
+    )
     p.add_argument(
         "--point", dest="points", action="append", default=[], metavar="S", help="写作要点，可重复"
     )
@@ -47,7 +56,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="事实材料文件（.txt/.md/.docx），可重复",
     )
     p.add_argument("--length", type=int, metavar="N", help="目标字数")
-    p.add_argument("--outline-only", action="store_true", help="只输出提纲")
+    p.add_argument(
+        "--outline-only",
+        action="store_true",
+        help="只输出提纲（配置了大模型时由大模型拟定；加 --json 可保存后修改）",
+    )
+    p.add_argument(
+        "--outline", metavar="FILE", help="按修改过的提纲起草（draft --outline-only --json 的输出）"
+    )
     p.add_argument("--out", metavar="FILE", help="保存为 .docx（公文格式）或 .md")
     p.add_argument("--json", action="store_true", help="输出完整的草稿 JSON")
     add_common(p)
@@ -72,6 +88,8 @@ def build_request(args: argparse.Namespace) -> DraftRequest:
         unit=args.unit.strip(),
         occasion=args.occasion.strip(),
         audience=args.audience.strip(),
+        speaker=args.speaker.strip(),
+        bodies=[b.strip() for b in args.bodies if b.strip()],
         points=[p.strip() for p in args.points if p.strip()],
         materials=read_materials(args.materials),
         length=args.length,
@@ -80,15 +98,43 @@ def build_request(args: argparse.Namespace) -> DraftRequest:
 
 def _progress(kind: str, payload: dict[str, Any]) -> None:
     if kind == "section_start":
-        print(f"正在起草：{payload['heading']}…", file=sys.stderr, flush=True)
+        again = "（重写）" if payload.get("retry") else ""
+        print(f"正在起草：{payload['heading'] or payload['key']}{again}…", file=sys.stderr, flush=True)
 
 
-def outline_text(outline) -> str:
+def outline_text(outline: Outline) -> str:
+    facts = {f.id: f for f in outline.facts}
     lines = [outline.title]
     for n, item in enumerate(outline.items, 1):
         lines.append(f"{n}. {item.heading}（{item.role}）")
-        lines += [f"   - {p}" for p in item.points]
+        for point in item.points:
+            answer = item.pairs.get(point)
+            lines.append(f"   - {point}" + (f" → {answer}" if answer else ""))
+        lines += [f"   · 材料{i}：{facts[i].text}" for i in item.facts if i in facts]
+    unplaced = [f for f in outline.facts if not f.section]
+    lines += [f"未放入的材料{f.id}：{f.text}" for f in unplaced]
     return "\n".join(lines)
+
+
+def read_outline(path: str, request: DraftRequest) -> Outline:
+    """An outline the writer edited (``draft --outline-only --json``), checked against the request."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"找不到提纲文件：{file}。请先用 draft --outline-only --json > 提纲.json 生成。")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        outline = Outline.from_dict(data.get("outline", data) if isinstance(data, dict) else data)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(
+            f"提纲文件 {file} 无法读取（{type(exc).__name__}）：请用 draft --outline-only --json 的输出修改，保持 JSON 格式。"
+        ) from None
+    if outline.doc_type != request.doc_type:
+        raise InputError(
+            f"提纲文件 {file} 是“{outline.doc_type}”的提纲，与 --type {request.doc_type} 不一致。"
+        )
+    if not outline.items:
+        raise InputError(f"提纲文件 {file} 中没有任何部分（items 为空）。")
+    return outline
 
 
 def run_draft(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,7 +142,19 @@ def run_draft(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"不支持的输出格式“{args.out}”：--out 请用 .docx 或 .md 结尾的文件名。")
     load_doctypes(settings.prompts_dir)
     request = build_request(args)
-    outline = drafting.make_outline(request, settings)
+    if args.outline and args.outline_only:
+        raise InputError("--outline 与 --outline-only 不能同时使用：前者按提纲起草，后者只生成提纲。")
+    if args.outline:
+        outline = read_outline(args.outline, request)
+    else:
+        notes: list[str] = []
+        outline = drafting.propose_outline(
+            request,
+            settings,
+            lambda kind, payload: notes.append(payload["text"]) if kind == "warning" else None,
+        )
+        for note in notes:
+            print(f"提示：{note}", file=sys.stderr)
     if args.outline_only:
         print(
             json.dumps(outline.to_dict(), ensure_ascii=False, indent=2)

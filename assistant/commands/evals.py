@@ -51,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--type", dest="doc_type", metavar="TYPE", help="与 --drafts 同用：没有同名用例的草稿按此文种检查"
     )
+    parser.add_argument(
+        "--generator",
+        choices=["llm", "composer"],
+        help="起草方式：llm（大模型，需配置服务）或 composer（离线拼写）；默认按设置",
+    )
     parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
     parser.add_argument("--html", metavar="FILE", help="写出 HTML 对照报告")
     parser.add_argument(
@@ -108,7 +113,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not (prompts / "types").is_dir():
             raise InputError(f"{prompts} 不是 prompts 文件夹（缺少 types/）。请复制 prompts/ 后再修改。")
         settings = settings.with_overrides(prompts_dir=prompts)
-    if (args.judge or args.judge_gate) and not settings.llm_configured:
+    if args.generator == "llm" and not settings.llm_configured:
+        raise InputError(
+            "--generator llm 需要大模型服务：请设置 ASSISTANT_LLM_BASE_URL 和 ASSISTANT_LLM_MODEL，"
+            "或改用 --generator composer。"
+        )
+    judge_settings = settings
+    if args.generator == "composer" and not args.drafts:
+        settings = settings.with_overrides(llm_base_url="", llm_model="")
+    if (args.judge or args.judge_gate) and not judge_settings.llm_configured:
         raise InputError("--judge 需要大模型服务：请设置 ASSISTANT_LLM_BASE_URL 和 ASSISTANT_LLM_MODEL。")
     if args.action:
         if args.action[0] == "calibrate":
@@ -126,7 +139,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.doc_type:
             raise InputError("--type 只能与 --drafts 一起使用。")
         cases = eval_cases.load_cases(cases_dir, settings.prompts_dir)
-        current = driver.run_eval(settings, cases, cases_dir, judge=args.judge, judge_gate=args.judge_gate)
+        current = driver.run_eval(
+            settings,
+            cases,
+            cases_dir,
+            judge=args.judge,
+            judge_gate=args.judge_gate,
+            generator_mode=args.generator or ("llm" if settings.llm_configured else "composer"),
+            judge_settings=judge_settings,
+        )
     baseline = None
     if args.compare is not None:
         baseline = evals.load_run(

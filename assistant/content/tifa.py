@@ -30,6 +30,7 @@ class Entry:
     right: str
     note: str
     year_from: int | None = None
+    shown: str = ""  # the wrong form as a reader would recognise it (the model path's prompt lists it)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,14 @@ def _load(path: str, stamp: int) -> tuple[Entry, ...]:
             raise InputError(f"提法清单 {path} 第 {i} 条的 pattern 不是有效的正则表达式：{exc}") from exc
         year = raw.get("year_from")
         entries.append(
-            Entry(str(raw["kind"]), pattern, str(raw.get("right", "")), str(raw.get("note", "")), year)
+            Entry(
+                str(raw["kind"]),
+                pattern,
+                str(raw.get("right", "")),
+                str(raw.get("note", "")),
+                year,
+                str(raw.get("shown") or ""),
+            )
         )
     return tuple(entries)
 
@@ -123,12 +131,20 @@ def document_year(text: str, title: str = "") -> int | None:
     return None
 
 
-def banned_forms(path: Path | None = None) -> list[tuple[str, str, str]]:
-    """(wrong form as a reader would recognise it, right form, note) for a model's prompt."""
+def banned_forms(
+    path: Path | None = None, year: int | None = None, kinds: tuple[str, ...] = KINDS
+) -> list[tuple[str, str, str]]:
+    """(wrong form as a reader would recognise it, right form, note) for a model's prompt: the entry's
+    ``shown`` form, else one read from its pattern. ``year`` leaves out dated entries that do not apply to
+    a document of that year; ``kinds`` picks the kinds (a prompt needs no corpus typos)."""
     out = []
     for entry in entries(path):
-        shown = entry.pattern.pattern
-        shown = re.sub(r"\(\?[<!=][^)]*\)", "", shown)  # look-arounds say nothing to a reader
-        shown = re.sub(r"\[[^\]]*\][?*+]?|[()?*+\\]", "", shown).split("|")[0]
+        if entry.kind not in kinds or year and entry.year_from and year < entry.year_from:
+            continue
+        shown = entry.shown or entry.pattern.pattern
+        if not entry.shown:
+            shown = re.sub(r"\(\?[<!=][^)]*\)", "", shown)  # look-arounds say nothing to a reader
+            shown = re.sub(r"\(\?:", "(", shown)
+            shown = re.sub(r"\[[^\]]*\][?*+]?|\{\d+(?:,\d*)?\}|[()?*+\\]", "", shown).split("|")[0]
         out.append((shown, entry.right, entry.note))
     return out

@@ -25,7 +25,7 @@ from ..records import Draft, DraftParagraph, DraftRequest, DraftSection, Outline
 from ..settings import Settings
 from .composer import Composer, split_sentences
 from .context import EventFn, SectionContext, noop, spec_for
-from .llm_writer import REFERENCE_TOKENS, LLMSectionWriter, fence_safe  # noqa: F401 - public
+from .llm_writer import LLMSectionWriter, fence_safe  # noqa: F401 - public
 from .outline import clean_outline, make_outline  # noqa: F401 - public
 from .request import check_request, clean_request, template_values  # noqa: F401 - public
 from .sources import SourceBook, open_retriever, section_passages
@@ -85,6 +85,9 @@ def check_draft(draft: Draft, doctype: DocType, settings: Settings) -> list[str]
     gaps = draft.text.count("【待补")
     if gaps:
         warnings.append(f"草稿中有 {gaps} 处“【待补：…】”，请补充实际情况和数据后再使用。")
+    checks = draft.text.count("【核实")
+    if checks:
+        warnings.append(f"草稿中有 {checks} 处“【核实：…】”：材料中没有这些名称或数字，请逐一核实后删改。")
     try:
         from ..evals import metrics
     except ImportError:
@@ -104,8 +107,10 @@ def check_draft(draft: Draft, doctype: DocType, settings: Settings) -> list[str]
         )
     except UserError as exc:  # a check that cannot run must not cost the writer the draft
         return [*warnings, f"自动检查未能完成：{exc}"]
+    # a model's draft is its own wording: how much of it is found in the corpus is no check of it
+    skip = {"length", "points"} | ({"grounding"} if draft.generator.get("backend") != "composer" else set())
     for result in card.failures():
-        if result.name in ("length", "points") or not result.reason:
+        if result.name in skip or not result.reason:
             continue
         warnings.append(f"检查未通过（{result.label or result.name}）：{result.reason}")
     return warnings
@@ -141,7 +146,7 @@ class _Run:
     def start_llm(self) -> None:
         if not self.settings.llm_configured:
             return
-        self.llm = LLMSectionWriter(self.settings, self.composer.adapter)
+        self.llm = LLMSectionWriter(self.settings, self.request, self.outline, self.doctype, self.values)
         self.generator = {
             **self.llm.client.describe(),
             "prompts": self.llm.refs(),
@@ -152,12 +157,26 @@ class _Run:
         self.warnings.append(text)
         self.emit("warning", {"text": text})
 
+    def formula(self, part: str) -> list[DraftParagraph] | None:
+        """The model's opening or closing when the type leaves that formula free; None for the composer's
+        (a fixed formula, no model, or a model that failed: then the draft says so)."""
+        rule = self.doctype.opening if part == "opening" else self.doctype.closing
+        if self.llm is None or rule.fixed:
+            return None
+        try:
+            return self.llm.formula(part, self.written, self.emit)
+        except BackendError as exc:
+            where = "开头" if part == "opening" else "结尾"
+            self.warn(f"{exc}；{where}已改用固定格式，请注意核对。")
+            self.generator.setdefault("fallback_sections", []).append(part)
+            return None
+
     def opening(self) -> DraftSection:
-        paragraphs = self.composer.opening()
+        paragraphs = self.formula("opening") or self.composer.opening()
         return DraftSection("opening", "opening", "", _section_text(paragraphs), [], 0, paragraphs)
 
     def closing(self) -> DraftSection:
-        paragraphs = self.composer.closing()
+        paragraphs = self.formula("closing") or self.composer.closing()
         return DraftSection("closing", "closing", "", _section_text(paragraphs), [], 0, paragraphs)
 
     def context(self, index: int, budget: int, next_number: int) -> SectionContext:
@@ -239,6 +258,18 @@ def _unused_warning(draft: Draft) -> str | None:
     return f"材料中有 {len(unused)} 条事实未放入草稿，请在合适位置补充：{shown}{more}"
 
 
+def propose_outline(request: DraftRequest, settings: Settings, on_event: EventFn | None = None) -> Outline:
+    """The outline to show the writer: the model's proposal (headings in the type's style, facts placed,
+    problems paired with measures) when a model is configured, validated against and falling back to the
+    offline outline (``make_outline``); ``warning`` events say what was kept from the offline one."""
+    outline = make_outline(request, settings)
+    if not settings.llm_configured:
+        return outline
+    from .llm_outline import propose
+
+    return propose(clean_request(request), settings, outline, on_event or noop)
+
+
 def write_draft(
     request: DraftRequest,
     settings: Settings,
@@ -251,10 +282,18 @@ def write_draft(
     emit = on_event or noop
     check_request(request, settings)
     request = clean_request(request)
-    outline = clean_outline(outline) if outline else make_outline(request, settings)
+    notes: list[str] = []
+
+    def note(kind: str, payload: dict[str, Any]) -> None:
+        if kind == "warning":
+            notes.append(str(payload.get("text", "")))
+        emit(kind, payload)
+
+    outline = clean_outline(outline) if outline else propose_outline(request, settings, note)
     emit("outline", outline.to_dict())
     retriever = retriever or open_retriever(settings)
     run = _Run(request, settings, outline, SourceBook(), emit, retriever)
+    run.warnings += notes
     run.start_llm()
     doctype = run.doctype
     budgets = _budgets(doctype, request, outline)
@@ -278,6 +317,12 @@ def write_draft(
         outline=outline,
     )
     assemble(draft)
+    if run.llm is not None and settings.llm_revise:
+        from .llm_review import review
+
+        for text in review(draft, run.llm, emit):
+            draft.warnings.append(text)
+        assemble(draft)
     draft.facts = locate_facts(draft, outline)
     notice = _unused_warning(draft)
     if notice:
@@ -312,9 +357,11 @@ def regenerate_section(
         for sentence in split_sentences(section.text):
             run.composer.avoid(sentence)  # the new version says something else…
     old = draft.sections[index]
+    run.start_llm()
     if key == "opening":
         new = run.opening()
     elif key == "closing":
+        run.written = list(draft.sections[:index])
         new = run.closing()
     else:
         item_index = next((i for i, item in enumerate(outline.items) if item.key == key), None)
@@ -330,7 +377,6 @@ def regenerate_section(
                 if p.kind == "heading" and p.level == 1
             )
         run.written = list(draft.sections[:index])
-        run.start_llm()
         budget = _budgets(run.doctype, request, outline)[key]
         new, _ = run.section(item_index, budget, number or 1)
     sections = list(draft.sections)

@@ -37,6 +37,9 @@ def clean_request(request: DraftRequest) -> DraftRequest:
         audience=check_field("对象", request.audience, MAX_LINE_FIELD_CHARS),
         speaker=check_field("讲话人/述职人", request.speaker, MAX_LINE_FIELD_CHARS),
         points=check_points(list(request.points)),
+        bodies=[
+            b for b in (check_field("可提及的单位", x, MAX_LINE_FIELD_CHARS) for x in request.bodies) if b
+        ],
     )
 
 

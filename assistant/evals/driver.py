@@ -102,8 +102,12 @@ def run_eval(
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
     judge: bool = False,
     judge_gate: bool = False,
+    generator_mode: str = "",
+    judge_settings: Settings | None = None,
 ) -> Run:
-    """Draft and score every case; write and return the run folder."""
+    """Draft and score every case; write and return the run folder. ``generator_mode`` ("llm" | "composer")
+    is recorded with the run (the settings already say which one drafts); ``judge_settings`` is the model
+    the judge asks when the drafts come from the composer."""
     from ..draft.pipeline import write_draft
 
     ensure_index(settings, log)
@@ -122,12 +126,13 @@ def run_eval(
         card = score_case(case, draft, settings)
         rows.append(row_for(case.id, case.doc_type, card, f"drafts/{case.id}.json", case.known_failing))
         if judge or judge_gate:
-            add_judge(rows[-1], draft, case.request, settings, judge_gate)
+            add_judge(rows[-1], draft, case.request, judge_settings or settings, judge_gate)
     add_sameness(rows, {c: d.text for c, d in drafts.items()}, {c.id: c.request.topic for c in cases})
     params = {
         "created": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
         "mode": "draft",
+        "generator_mode": generator_mode or ("llm" if settings.llm_configured else "composer"),
         "cases_dir": str(cases_dir),
         "cases": [c.id for c in cases],
         "generator": generator,

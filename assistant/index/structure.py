@@ -525,7 +525,9 @@ class _Builder:
             return "requirements"
         if item and not line.norm.startswith("一是") and self.prev_top_role:
             return self.prev_top_role
-        end = _sentence_end(line.norm)
+        # the lead ends at its colon when a list follows (…存在的不足：一是…): the items' own words (…整体
+        # 成效) must not decide the part
+        end = _sentence_end(line.norm, ends=_SENTENCE_END + "：")
         first = line.norm[: end if end > 0 else len(line.norm)]
         role = None
         if item and self.prev_line is not None and self.prev_line.norm.endswith("："):

@@ -1,0 +1,37 @@
+"""Print the scripted-deviation table: each way a model deviates, what the draft looks like after the
+pipeline, pass/fail (the same cases ``tests/test_llm_deviations.py`` asserts).
+
+    .venv/bin/python scripts/llm_deviations.py > deviations.md
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+
+def main() -> int:
+    from assistant.settings import load_settings
+    from tests.llm_deviations import DEVIATIONS
+    from tests.test_llm_deviations import run_deviation
+
+    settings = load_settings(index_dir=Path(tempfile.mkdtemp()) / "index")
+    print("| deviation | the draft after the pipeline | result |")
+    print("|---|---|---|")
+    failed = 0
+    for deviation in DEVIATIONS:
+        draft, model = run_deviation(deviation, settings)
+        try:
+            excerpt, result = deviation.check(draft, model), "pass"
+        except AssertionError as exc:
+            excerpt, result, failed = f"{exc}", "FAIL", failed + 1
+        print(f"| {deviation.name} | {excerpt.replace('|', '｜')} | {result} |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
