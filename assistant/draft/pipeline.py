@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import numerals
+from ..content.injection import MarkupStream, fence_safe, strip_model_markup
 from ..doctypes import DocType, SectionSpec, get_doctype
 from ..errors import BackendError, InputError, UserError
 from ..prompts import get_prompt, render, render_string
@@ -179,23 +180,6 @@ def section_passages(
 
 
 # ------------------------------------------------------------------------------------------ LLM sections
-# The prompt fences corpus text and materials as <<<范文[n] … 范文[n]>>> (and <<<材料n … 材料n>>>). Text
-# inside a fence must not be able to close it or open another: runs of angle brackets (ASCII, full-width,
-# guillemets) become one full-width bracket, and a reference label (范文[3]) becomes 范文（3）, so a fence
-# cannot be forged. 《》 book-title marks are single characters and are left alone.
-_FENCE_OPEN_RE = re.compile(r"[<＜‹«〈]{2,}")
-_FENCE_CLOSE_RE = re.compile(r"[>＞›»〉]{2,}")
-_FENCE_LABEL_RE = re.compile(r"(范文)\s*[\[［]\s*(\d+)\s*[\]］]")
-
-
-def fence_safe(text: str) -> str:
-    """``text`` with anything that looks like a prompt fence (``<<<``, ``>>>``, ``范文[n]``)
-    neutralised, so corpus or material text cannot end its block early or forge another."""
-    text = _FENCE_OPEN_RE.sub("＜", text or "")
-    text = _FENCE_CLOSE_RE.sub("＞", text)
-    return _FENCE_LABEL_RE.sub(lambda m: f"{m.group(1)}（{m.group(2)}）", text)
-
-
 def _reference_block(passages: list[Passage]) -> list[dict[str, Any]]:
     from ..tokens import count_tokens
 
@@ -216,6 +200,13 @@ def _reference_block(passages: list[Passage]) -> list[dict[str, Any]]:
             }
         )
     return refs
+
+
+def section_max_tokens(budget: int) -> int:
+    """The ``max_tokens`` a section's request carries: room for twice its character budget (a Chinese
+    character is one to two tokens, and a model overshoots), never under 512 (a short section's headings
+    and marks), never over 8,192."""
+    return max(512, min(8192, 2 * int(budget) + 256))
 
 
 def _renumber_items(text: str) -> str:
@@ -295,10 +286,15 @@ class _LLMSectionWriter:
         )
         system = render(self.system, doc_label=label)
         pieces: list[str] = []
-        for delta in self.client.stream(system, user):
+        shown = MarkupStream()  # the page sees the reply as it arrives, without markup a browser acts on
+        for delta in self.client.stream(system, user, max_tokens=section_max_tokens(budget)):
             pieces.append(delta)
-            emit("section_delta", {"key": item.key, "text": delta})
-        lines = _split_generated("".join(pieces))
+            text = shown.feed(delta)
+            if text:
+                emit("section_delta", {"key": item.key, "text": text})
+        if rest := shown.finish():
+            emit("section_delta", {"key": item.key, "text": rest})
+        lines = _split_generated(strip_model_markup("".join(pieces)))
         if not lines:
             raise BackendError("大模型服务返回的内容为空或无法使用")
 

@@ -48,7 +48,13 @@ def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
-def _unreachable(url: str, exc: BaseException) -> BackendError:
+def _unreachable(url: str, exc: BaseException, timeout: float = 0.0) -> BackendError:
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendError(
+            f"Chroma 服务器 {url} 接受了连接，但超过 {timeout:g} 秒没有应答（服务器卡住或过载）。"
+            "请检查或重启该服务器（chroma run …）；如需等待更久，可调大 ASSISTANT_CHROMA_TIMEOUT；"
+            "不设置 ASSISTANT_CHROMA_URL 则使用本地内置索引。"
+        )
     return BackendError(
         f"无法连接 Chroma 服务器 {url}（{exc}）。请检查 ASSISTANT_CHROMA_URL 是否正确，"
         f"或先启动服务器：chroma run --path 索引文件夹 --host 127.0.0.1 --port 端口；"
@@ -133,6 +139,25 @@ def _searchable_copy(path: Path) -> Any:
     return client
 
 
+def _http_client(url: str, timeout: float) -> Any:
+    """A client of the Chroma server at ``url`` whose every request gives up after ``timeout`` seconds.
+    chromadb's HTTP client waits forever (``httpx.Client(timeout=None)``) and takes no timeout setting, so
+    the server is first asked for its heartbeat under the timeout (a server that accepts connections and
+    never answers is reported here, not hung on), then the client's session gets the timeout."""
+    host, port, ssl = _parse_url(url)
+    limit = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+    scheme = "https" if ssl else "http"
+    try:
+        httpx.get(f"{scheme}://{host}:{port}/api/v2/heartbeat", timeout=limit)
+        client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_chroma_settings())
+    except (ValueError, httpx.HTTPError, OSError) as exc:
+        raise _unreachable(url, exc, timeout) from exc
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = limit
+    return client
+
+
 def _client(settings: Settings, read_only: bool = False) -> Any:
     """The cached client for ``settings``. A ``read_only`` caller (search) of an embedded index that cannot
     be written gets a client on a temporary copy; a writer gets a ``StorageError`` instead."""
@@ -146,11 +171,7 @@ def _client(settings: Settings, read_only: bool = False) -> Any:
         if read_only and copy_key in _CLIENTS:
             return _CLIENTS[copy_key]
         if url:
-            host, port, ssl = _parse_url(url)
-            try:
-                client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_chroma_settings())
-            except (ValueError, httpx.HTTPError, OSError) as exc:
-                raise _unreachable(url, exc) from exc
+            client = _http_client(url, settings.chroma_timeout)
         else:
             path.mkdir(parents=True, exist_ok=True)
             try:
@@ -184,6 +205,7 @@ class ChunkStore:
         if len(collection_name) < 3:
             raise ValueError("Chroma collection names need at least 3 characters")
         self.url = settings.chroma_url.strip()
+        self._timeout = settings.chroma_timeout
         self.name = collection_name
         self._index_dir = str(settings.index_dir)
         self._where = (
@@ -200,7 +222,7 @@ class ChunkStore:
         try:
             yield
         except (httpx.HTTPError, ConnectionError) as exc:
-            raise _unreachable(self.url or "（本地）", exc) from exc
+            raise _unreachable(self.url or "（本地）", exc, self._timeout) from exc
         except InternalError as exc:
             explained = _explain(exc, self._where, self._index_dir)
             if explained is None:
