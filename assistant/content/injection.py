@@ -8,7 +8,8 @@ model path and the prompt builder:
 - ``is_instruction(sentence)``: is the sentence addressed to a model or to this tool?
 - ``drop_instructions(text)``: ``text`` without such sentences, and without a fake role block as a whole;
 - ``fence_safe(text)``: ``text`` that cannot close or forge a prompt fence (``<<<范文[n] … 范文[n]>>>``);
-- ``strip_model_markup(text)`` / ``MarkupStream``: model text without active markup, whole or streamed;
+- ``strip_model_markup(text)`` / ``StreamCleaner``: model text without active markup, whole or streamed
+  (streamed, also without instruction sentences);
 - ``strip_controls(text)``: text without ANSI escapes, bidi overrides, zero-width and control characters.
 
 Matching runs on a folded copy of the sentence (format characters removed, NFKC, Cyrillic/Greek look-alikes of
@@ -39,7 +40,7 @@ _ANSI_RE = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence, or a lone ESC
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
 )
-_LINE_BREAKS_RE = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
+_LINE_BREAKS_RE = re.compile(r"\r\n?|[\u2028\u2029]")
 # Control (C0 other than tab and newline, DEL, C1), format (bidi overrides and isolates, zero-width, soft
 # hyphen, tag characters), surrogate and non-character code points: none belongs in a 公文, a terminal should
 # never receive them, and XML (a .docx) cannot hold most of them.
@@ -48,8 +49,9 @@ _UNWANTED_RE = regex.compile(r"(?![\n\t])[\p{Cc}\p{Cf}\p{Cs}\uFFFE\uFFFF]")
 
 def strip_controls(text: str) -> str:
     """``text`` without ANSI escape sequences, bidi overrides and isolates, zero-width and other format
-    characters, and C0/C1 control characters; tab and newline are kept, and other line breaks (CR, CRLF,
-    U+2028/2029, NEL, VT, FF) become newlines so no line is joined to the next."""
+    characters, and C0/C1 control characters (vertical tab, form feed and NEL too); tab and newline are
+    kept, and CR, CRLF and U+2028/2029 become newlines so no line is joined to the next. (Text read from a
+    file is split into lines first, at every line boundary, by ``loaders.clean_text``.)"""
     if not text:
         return text or ""
     text = _ANSI_RE.sub("", text)
@@ -148,15 +150,22 @@ def is_instruction(sentence: str) -> bool:
 # text itself (after ``strip_controls``), so full-width and traditional spellings are listed here.
 _RAW_ROLE = r"(?:系统|系統|ｓｙｓｔｅｍ|system|assistant|user|developer|admin|管理员|管理員|开发者|開發者|指令|最高指令|超级指令|超級指令)"
 _BLOCK_OPEN_RE = re.compile(
-    rf"【\s*{_RAW_ROLE}[^】/]{{0,6}}】|[\[［]\s*{_RAW_ROLE}[^\]］/]{{0,6}}[\]］]"
+    rf"(【)\s*({_RAW_ROLE})[^】/]{{0,6}}】|([\[［])\s*({_RAW_ROLE})[^\]］/]{{0,6}}[\]］]"
     r"|<\|?\s*(?:im_start|system)\s*\|?>(?:\s*system)?|<<sys>>|\[inst\]",
     re.IGNORECASE,
 )
-_BLOCK_CLOSE_RE = re.compile(
-    rf"【\s*/\s*{_RAW_ROLE}[^】]{{0,6}}】|[\[［]\s*/\s*{_RAW_ROLE}[^\]］]{{0,6}}[\]］]"
-    r"|<\|?\s*(?:im_end|/system)\s*\|?>|<</sys>>|\[/inst\]",
-    re.IGNORECASE,
-)
+_BLOCK_REACH = 2000  # characters a closing marker is looked for after its opening one
+
+
+def _closer(opened: re.Match) -> re.Pattern:
+    """The closing marker of the block ``opened`` starts: 【/系统】 for 【系统】, [/system] for [system]…"""
+    if opened.group(1):
+        return re.compile(rf"【\s*/\s*{re.escape(opened.group(2))}[^】]{{0,6}}】", re.IGNORECASE)
+    if opened.group(3):
+        return re.compile(rf"[\[［]\s*/\s*{re.escape(opened.group(4))}[^\]］]{{0,6}}[\]］]", re.IGNORECASE)
+    return re.compile(r"<\|?\s*(?:im_end|/system)\s*\|?>|<</sys>>|\[/inst\]", re.IGNORECASE)
+
+
 _SENTENCE_RE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+[”’」』）)]*)?|\n")
 
 
@@ -169,7 +178,7 @@ def _drop_blocks(text: str) -> str:
             out.append(text[position:])
             return "".join(out)
         out.append(text[position : opened.start()])
-        closed = _BLOCK_CLOSE_RE.search(text, opened.end())
+        closed = _closer(opened).search(text, opened.end(), opened.end() + _BLOCK_REACH)
         line_end = text.find("\n", opened.end())
         line_end = len(text) if line_end < 0 else line_end
         if closed is not None:
@@ -247,35 +256,39 @@ def strip_model_markup(text: str) -> str:
     return _SCHEME_RE.sub("", text)
 
 
-class MarkupStream:
-    """``strip_model_markup`` over a reply that arrives in pieces, for text shown while it streams.
+class StreamCleaner:
+    """A model's reply cleaned while it streams, for the text shown as it arrives: active markup stripped
+    (``strip_model_markup``, per line) and sentences addressed to a model (``is_instruction``) dropped.
 
-    Text is passed on as soon as nothing in it can begin markup: up to the first ``<``, ``&``, ``[``, ``!``
-    or ASCII letter of an unfinished line (Chinese prose flows through at once); the rest of that line waits
-    for its newline (or ``finish``) and goes out cleaned. What was passed on is always a prefix of
-    ``strip_model_markup`` of the whole reply's lines, so the streamed text and the final text agree."""
+    A sentence goes out once the next one has begun and nothing before it on its line can begin markup (a
+    ``<``, ``&``, ``[``, ``!`` or ASCII letter holds the rest of the line until its newline, or ``finish``).
+    Chinese prose therefore streams sentence by sentence, and nothing is shown that the cleaned whole would
+    not hold."""
 
     _HOLD_RE = re.compile(r"[<&\[!A-Za-z]")
 
     def __init__(self) -> None:
         self._line = ""  # the unfinished line, raw
-        self._sent = 0  # characters of the cleaned unfinished line already passed on
+        self._decided = 0  # sentences of the unfinished line already passed on or dropped
+
+    def _pass(self, text: str, final: bool) -> str:
+        pieces = [p for p in _SENTENCE_RE.findall(text) if p != "\n"]
+        if not final and pieces:
+            pieces.pop()  # the last sentence may still grow (its closing quote, or the rest of it)
+        fresh, self._decided = pieces[self._decided :], 0 if final else len(pieces)
+        return "".join(p for p in fresh if not is_instruction(p))
 
     def feed(self, piece: str) -> str:
         self._line += piece or ""
         out: list[str] = []
         while "\n" in self._line:
             line, self._line = self._line.split("\n", 1)
-            out.append(strip_model_markup(line)[self._sent :] + "\n")
-            self._sent = 0
+            out.append(self._pass(strip_model_markup(line), final=True) + "\n")
         hold = self._HOLD_RE.search(self._line)
-        safe = strip_controls(self._line[: hold.start()] if hold else self._line)
-        if len(safe) > self._sent:
-            out.append(safe[self._sent :])
-            self._sent = len(safe)
+        out.append(self._pass(strip_controls(self._line[: hold.start()] if hold else self._line), final=False))
         return "".join(out)
 
     def finish(self) -> str:
-        rest = strip_model_markup(self._line)[self._sent :]
-        self._line, self._sent = "", 0
+        rest = self._pass(strip_model_markup(self._line), final=True)
+        self._line = ""
         return rest

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import numerals
-from ..content.injection import MarkupStream, fence_safe, strip_model_markup
+from ..content.injection import StreamCleaner, fence_safe, strip_model_markup
 from ..doctypes import DocType, SectionSpec, get_doctype
 from ..errors import BackendError, InputError, UserError
 from ..prompts import get_prompt, render, render_string
@@ -286,7 +286,7 @@ class _LLMSectionWriter:
         )
         system = render(self.system, doc_label=label)
         pieces: list[str] = []
-        shown = MarkupStream()  # the page sees the reply as it arrives, without markup a browser acts on
+        shown = StreamCleaner()  # the reply as it arrives, without markup or sentences addressed to a model
         for delta in self.client.stream(system, user, max_tokens=section_max_tokens(budget)):
             pieces.append(delta)
             text = shown.feed(delta)
