@@ -305,3 +305,22 @@ def test_the_stream_cleaner_passes_sentences_as_they_complete_and_agrees_with_th
     ]
     shown = "严格落实三会一课制度。" + "".join(stream.feed(p) for p in pieces) + stream.finish()
     assert shown == "严格落实三会一课制度。推进支部建设。[1]\n第二段点完。"
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        ("严格落实<script>alert(1)</script>制度。", "严格落实制度。"),
+        ("严格落实<SCRIPT src=x>", "严格落实"),  # unclosed: runs to the end
+        ('推进<iframe src="https://x/"></iframe>建设。', "推进建设。"),
+        ("规范[组织生活](javascript:alert(document.cookie))。", "规范组织生活。"),
+        ("见 javascript:void(0) 附件。", "见  附件。"),
+        ("&lt;script&gt;x()&lt;/script&gt;正文。", "正文。"),
+        ('<img src=x onerror="alert(1)">正文<b>加粗</b>。', "正文加粗。"),
+        ("<!-- 隐藏 -->正文。[1][2]", "正文。[1][2]"),
+        ("数据<svg onload=alert(1)><circle/></svg>见表。", "数据见表。"),
+        ("链接[点此](data:text/html;base64,PHNjcmlwdD4=)。", "链接点此。"),
+    ],
+)
+def test_strip_model_markup(reply: str, kept: str) -> None:
+    assert strip_model_markup(reply) == kept

@@ -119,9 +119,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for rank, p in enumerate(passages, 1):
         c = p.chunk
-        _say(
-            f"{rank}. 《{c.title}》（{c.doc_type or ingest_mod.UNKNOWN_LABEL}｜{c.role}）得分 {p.score:.4f}"
-        )
+        _say(f"{rank}. 《{c.title}》（{c.doc_type or ingest_mod.UNKNOWN_LABEL}｜{c.role}）得分 {p.score:.4f}")
         if c.heading_path:
             _say(f"   位置：{c.heading_path}")
         text = c.text.replace("\n", " ")

@@ -237,10 +237,11 @@ _TAG_RE = re.compile(r"<\s*/?\s*[a-z!?][^<>]*(?:>|$)", re.IGNORECASE)
 _URL_CHAR = "[^\\s()<>\"'\u0080-\U0010ffff]"  # printable ASCII: a URL ends where Chinese text resumes
 _PARENS = rf"(?:{_URL_CHAR}|\({_URL_CHAR}*\))*"  # with one level of balanced parentheses: alert(1)
 _LINK_RE = re.compile(rf"!?\[([^\]\n]*)\]\(\s*{_PARENS}(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
+# (case-insensitive only where named: under a global IGNORECASE the URL class, which excludes non-ASCII,
+# would also exclude i, k and s, whose case folds include ı, K and ſ)
 _SCHEME_RE = re.compile(
-    rf"(?:java|vb|live|moz-?)?script\s*:{_PARENS}|data\s*:\s*[a-z]+/[a-z+.-]+[;,]{_PARENS}"
-    r"|(?:on[a-z]+)\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+)",
-    re.IGNORECASE,
+    rf"(?i:(?:java|vb|live|moz-?)?script)\s*:{_PARENS}|(?i:data)\s*:\s*(?i:[a-z]+/[a-z+.-]+)[;,]{_PARENS}"
+    r"|(?i:on[a-z]+)\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+)"
 )
 
 
@@ -285,7 +286,9 @@ class StreamCleaner:
             line, self._line = self._line.split("\n", 1)
             out.append(self._pass(strip_model_markup(line), final=True) + "\n")
         hold = self._HOLD_RE.search(self._line)
-        out.append(self._pass(strip_controls(self._line[: hold.start()] if hold else self._line), final=False))
+        out.append(
+            self._pass(strip_controls(self._line[: hold.start()] if hold else self._line), final=False)
+        )
         return "".join(out)
 
     def finish(self) -> str:
