@@ -25,6 +25,12 @@ class BackendError(UserError):
     exit_code = 3
 
 
+class BackendStalledError(BackendError):
+    """The outside system took too long or sent too much (no first reply in time, a stalled or dripping
+    stream, an answer over its size limits): asking it again for the next section would cost the writer
+    the same wait again."""
+
+
 class StorageError(UserError):
     """The disk under the index failed (full, read-only, no permission); exit code as for an ``OSError``."""
 

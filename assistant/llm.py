@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from .errors import BackendError
+from .errors import BackendError, BackendStalledError
 from .settings import Settings
 
 DEFAULT_MAX_TOKENS = 4096  # what a caller that names no max_tokens may get
@@ -161,6 +161,16 @@ class LLMClient:
         key = self.settings.llm_api_key
         return text.replace(key, "***") if key else text
 
+    def failure(self, exc: BaseException, limits: Limits) -> BackendError:
+        """The ``BackendError`` for a failure: ``BackendStalledError`` when the server took too long or sent
+        too much (a timeout, a limit passed), a plain one otherwise (refused, HTTP error, a bad reply)."""
+        import openai
+
+        message = self.explain(exc, limits)
+        if isinstance(exc, _Cut | openai.APITimeoutError | httpx.TimeoutException):
+            return BackendStalledError(message)
+        return BackendError(message)
+
     def explain(self, exc: BaseException, limits: Limits | None = None) -> str:
         """A Chinese one-line description of a failure, naming the endpoint but never the key."""
         import openai
@@ -196,11 +206,12 @@ class LLMClient:
         a reply that passes one of the limits (``limits_for``). ``max_tokens`` is sent to the server and
         sets the default deadline."""
         limits = limits_for(self.settings, max_tokens)
-        started = time.monotonic()
-        call = _Call(deadline=started + limits.total, max_bytes=_mb(self.settings) << 20)
+        call = _Call(deadline=0.0, max_bytes=_mb(self.settings) << 20)
+        chat = self._chat(call, limits)  # built (and langchain imported) before the clock starts
+        call.deadline = time.monotonic() + limits.total
         pieces: queue.Queue[tuple[str, Any]] = queue.Queue()
         reader = threading.Thread(
-            target=self._read, args=(system, user, call, limits, pieces), daemon=True, name="llm-reader"
+            target=self._read, args=(chat, system, user, call, pieces), daemon=True, name="llm-reader"
         )
         reader.start()
         received = 0
@@ -213,22 +224,22 @@ class LLMClient:
                     kind, value = pieces.get(timeout=max(0.0, wait))
                 except queue.Empty:
                     if time.monotonic() >= call.deadline:
-                        raise BackendError(self.scrub(self._too_slow(limits))) from None
+                        raise BackendStalledError(self.scrub(self._too_slow(limits))) from None
                     if not received:
                         why = f"大模型服务 {url} 超过 {limits.first:g} 秒未响应"
                     else:
                         why = (
                             f"大模型服务 {url} 超过 {limits.idle:g} 秒没有输出新内容（输出停滞），已停止等待"
                         )
-                    raise BackendError(self.scrub(why)) from None
+                    raise BackendStalledError(self.scrub(why)) from None
                 if kind == "error":
-                    raise BackendError(self.explain(value, limits)) from None
+                    raise self.failure(value, limits) from None
                 if kind == "end":
                     finished = value
                     break
                 received += len(value)
                 if received > limits.max_chars:
-                    raise BackendError(
+                    raise BackendStalledError(
                         self.scrub(f"大模型服务 {url} 的回答超过 {limits.max_chars} 字仍未结束，已停止接收")
                     )
                 yield value
@@ -239,13 +250,14 @@ class LLMClient:
         if received == 0:
             raise BackendError(self.scrub(f"大模型服务 {url} 返回了空内容"))
 
-    def _read(self, system: str, user: str, call: _Call, limits: Limits, out: queue.Queue) -> None:
+    @staticmethod
+    def _read(chat: Any, system: str, user: str, call: _Call, out: queue.Queue) -> None:
         """The reader thread: every piece of text, then ``("end", finished)`` or ``("error", exc)``."""
         from langchain_core.messages import HumanMessage, SystemMessage
 
         finished = False
         try:
-            for chunk in self._chat(call, limits).stream([SystemMessage(system), HumanMessage(user)]):
+            for chunk in chat.stream([SystemMessage(system), HumanMessage(user)]):
                 if call.gone.is_set():
                     return
                 finished = finished or bool(chunk.response_metadata.get("finish_reason"))

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from hostile_servers import HostileOpenAI, SilentServer
 
-from assistant.draft.pipeline import section_max_tokens, write_draft
+from assistant.draft.llm_writer import section_max_tokens
+from assistant.draft.pipeline import write_draft
 from assistant.errors import BackendError
 from assistant.index.retrieval import Retriever
 from assistant.llm import DEFAULT_MAX_TOKENS, LLMClient, limits_for
