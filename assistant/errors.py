@@ -19,6 +19,17 @@ class IndexMismatchError(UserError):
     """The index was built with another embedder or format."""
 
 
+class IndexDamagedError(UserError):
+    """A part of the index cannot be read (truncated, overwritten, of the wrong shape, a rebuild cut short):
+    the message names the part and says to run ``ingest --rebuild``; exit code as for a disk failure."""
+
+    exit_code = 4
+
+
+class IndexBusyError(UserError):
+    """The index is being rebuilt by another process; it answers again when that ends."""
+
+
 class BackendError(UserError):
     """An outside system (LLM endpoint, Chroma server) failed or is unreachable."""
 

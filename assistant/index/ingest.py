@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -49,10 +48,11 @@ from pathlib import Path
 from typing import Any
 
 from ..content import lexicon
-from . import chunking, loaders, structure
+from . import chunking, integrity, loaders, structure
 from ..doctypes import get_doctype
 from .embedding import BATCH_SIZE, Embedder, get_embedder
 from ..errors import (
+    IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
     InputError,
@@ -63,7 +63,7 @@ from ..errors import (
 from .keyword import KeywordIndex, remember, tokenize
 from ..records import Chunk, Document, ParsedDocument
 from ..settings import Settings
-from .store import ChunkStore, drop_local_collections, open_store
+from .store import ChunkStore, discard_local, drop_orphans, open_store
 from .store import release as release_store
 
 FORMAT_VERSION = 1
@@ -166,14 +166,15 @@ class Manifest:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise IndexMismatchError(
-                f"索引清单 {path} 已损坏（{exc}）。请运行 python -m assistant ingest --rebuild 重建索引。"
-            ) from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise integrity.damaged("清单文件", path, f"无法读取或不是有效的 JSON（{exc}）") from exc
+        if not isinstance(data, dict):
+            raise integrity.damaged("清单文件", path, "内容不是映射")
+        if data.get("format") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"索引 {index_dir} 的格式版本（{data.get('format') if isinstance(data, dict) else '未知'}）"
                 f"与本程序（{FORMAT_VERSION}）不同。请运行 python -m assistant ingest --rebuild 重建索引。"
             )
+        integrity.check_manifest(data, path)
         return cls(
             index_dir=Path(index_dir),
             embedder=dict(data["embedder"]),
@@ -233,6 +234,7 @@ def sync_store(settings: Settings) -> None:
 
 
 def require_manifest(settings: Settings) -> Manifest:
+    integrity.check_complete(Path(settings.index_dir))
     manifest = Manifest.read(Path(settings.index_dir))
     if manifest is None:
         raise IndexMissingError("索引不存在：请先运行 python -m assistant ingest")
@@ -242,22 +244,28 @@ def require_manifest(settings: Settings) -> Manifest:
 @lru_cache(maxsize=4096)
 def _read_document_file(path: str) -> dict[str, Any]:
     # safe to cache forever: document files are content-addressed and never rewritten
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return integrity.read_document(Path(path))
 
 
 def read_document_file(index_dir: Path, entry: dict[str, Any]) -> dict[str, Any]:
-    """The stored document (text, sections, chunks with tokens) of a manifest entry."""
-    return _read_document_file(str(Path(index_dir) / entry["file"]))
+    """The stored document (text, sections, chunks with tokens) of a manifest entry; an
+    ``IndexDamagedError`` naming the file when it does not read back whole (``IndexBusyError`` when that
+    is because a rebuild is discarding it now)."""
+    try:
+        return _read_document_file(str(Path(index_dir) / entry["file"]))
+    except IndexDamagedError:
+        integrity.check_complete(Path(index_dir))
+        raise
 
 
 def _write_document_file(index_dir: Path, doc_id: str, payload: dict[str, Any]) -> str:
     text = _dumps(payload)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    digest = integrity.file_digest(text)
     safe = re.sub(r"[^\w.-]", "_", doc_id)[:80]
     relative = f"{DOCUMENTS}/{safe}.{digest}.json"
     target = index_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
+    if not target.exists() or target.read_bytes() != text.encode("utf-8"):  # absent, or a damaged copy
         _write_atomic(target, text)
     return relative
 
@@ -409,8 +417,8 @@ class _Indexer:
                     path.unlink(missing_ok=True)
         for entry in self.manifest.documents.values():
             lost = not set(entry.get("chunk_ids", [])) <= present  # e.g. a server that lost or never had them
-            if lost or not (self.index_dir / entry.get("file", "")).is_file():
-                entry["raw_hash"] = ""
+            if lost or not integrity.document_intact(self.index_dir / entry.get("file", "")):
+                entry["raw_hash"] = ""  # re-created from its source file by this run
         return present - live
 
     def drop_stray(self, stray: set[str]) -> None:
@@ -564,32 +572,40 @@ def _open_for_write(settings: Settings, embedder: Embedder, rebuild: bool) -> Ma
     old: Manifest | None
     try:
         old = Manifest.read(index_dir)
-    except IndexMismatchError:
+    except (IndexMismatchError, IndexDamagedError):
         if not rebuild:
             raise
-        old = None
+        old = None  # a rebuild discards whatever it cannot read
     if old is not None and not rebuild:
         old.check_embedder(embedder.name, embedder.dim)
-        return old
-    if rebuild:
-        _wipe(settings, old)
-    manifest = Manifest.new(index_dir, embedder, settings)
-    if old is not None:
-        manifest.overrides = dict(old.overrides)  # a corrected type survives a rebuild
-        manifest.generation = old.generation
-    manifest.save()
+        manifest = old
+    else:
+        if rebuild:
+            integrity.begin_rebuild(index_dir)
+            _wipe(settings, old)
+        manifest = Manifest.new(index_dir, embedder, settings)
+        if old is not None:
+            manifest.overrides = dict(old.overrides)  # a corrected type survives a rebuild
+            manifest.generation = old.generation
+        manifest.save()
+    drop_orphans(settings, manifest.collection)  # e.g. the collection of a manifest that was lost
     return manifest
 
 
 def _wipe(settings: Settings, old: Manifest | None) -> None:
+    """Discard every derived file: the embedded Chroma database as a whole (ours alone: whatever state it
+    is in, damaged or holding orphaned collections, it is not opened), or on a server the collection the
+    manifest names; stored documents, BM25, the saved vectors and the manifest."""
     index_dir = Path(settings.index_dir)
-    if old is not None:
-        open_store(settings, old.collection).drop()
-    else:  # no readable manifest to name the collection: clear the embedded database, which is ours alone
-        drop_local_collections(settings)
+    if settings.chroma_url.strip():
+        if old is not None:
+            open_store(settings, old.collection).drop()
+    else:
+        discard_local(settings)
     for name in (DOCUMENTS, "bm25", "bm25.tmp", "bm25.old"):
         shutil.rmtree(index_dir / name, ignore_errors=True)
-    (index_dir / MANIFEST).unlink(missing_ok=True)
+    for name in (MANIFEST, "vectors.npz"):
+        (index_dir / name).unlink(missing_ok=True)
 
 
 def _covered(entry_path: str, roots: list[Path]) -> bool:
@@ -717,6 +733,8 @@ def ingest(
         indexer.drop_stray(stray)
         if changed or KeywordIndex.load(index_dir, manifest.generation) is None:
             indexer.rebuild_keyword()
+        if rebuild:
+            integrity.end_rebuild(index_dir)  # complete: readers may use it again
         report.chunks_total = len(manifest.live_chunk_ids())
         report.documents_total = len(manifest.documents)
     report.seconds = round(time.perf_counter() - started, 3)
@@ -728,6 +746,7 @@ def ingest(
 
 def list_documents(settings: Settings) -> list[dict[str, Any]]:
     """The indexed documents (empty when there is no index yet), in file-name order."""
+    integrity.check_complete(Path(settings.index_dir))
     manifest = Manifest.read(Path(settings.index_dir))
     if manifest is None:
         return []

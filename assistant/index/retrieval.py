@@ -38,6 +38,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..doctypes import load_doctypes
+from . import integrity
 from .embedding import Embedder, get_embedder
 from ..errors import IndexMismatchError, IndexMissingError, InputError
 from .ingest import (
@@ -254,6 +255,7 @@ class Retriever:
     @classmethod
     def open(cls, settings: Settings) -> Retriever:
         index_dir = Path(settings.index_dir)
+        integrity.check_complete(index_dir)  # a rebuild running, or one that was killed half-way
         key = str(index_dir.resolve())
         stamp = manifest_stamp(index_dir)
         if stamp is None:
