@@ -233,6 +233,26 @@ def sync_store(settings: Settings) -> None:
     _SEEN[key] = stamp
 
 
+def stored_path(index_dir: Path, path: str | Path) -> str:
+    """How a document's file is recorded in the manifest: relative to the folder that holds the index (the
+    project folder, where ``corpus/`` and ``index/`` sit side by side), so that the folder can be moved or
+    copied whole; absolute when the file lies elsewhere."""
+    try:
+        return Path(path).relative_to(Path(index_dir).resolve().parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def entry_path(index_dir: Path, entry: dict[str, Any]) -> Path:
+    """The absolute path of a manifest entry's file (manifests written before paths were stored relative
+    hold absolute ones, which are taken as they are)."""
+    raw = entry.get("path") or ""
+    if not raw:
+        return Path()
+    path = Path(raw)
+    return path if path.is_absolute() else Path(index_dir).resolve().parent / path
+
+
 def require_manifest(settings: Settings) -> Manifest:
     integrity.check_complete(Path(settings.index_dir))
     manifest = Manifest.read(Path(settings.index_dir))
@@ -432,7 +452,7 @@ class _Indexer:
             entry
             and entry.get("raw_hash") == document.raw_hash
             and entry.get("chunker") == self.signature
-            and entry.get("path") == document.path
+            and entry_path(self.index_dir, entry) == Path(document.path)
         )
 
     def index(self, document: Document) -> tuple[int, int]:
@@ -510,7 +530,7 @@ class _Indexer:
             old_entries.append(self.manifest.documents.get(document.doc_id) or {})
             source = "override" if item.override else ("metadata" if document.doc_type else "detected")
             self.manifest.documents[document.doc_id] = {
-                "path": document.path,
+                "path": stored_path(self.index_dir, document.path),
                 "raw_hash": document.raw_hash,
                 "title": document.title,
                 "doc_type": item.doc_type,
@@ -608,12 +628,25 @@ def _wipe(settings: Settings, old: Manifest | None) -> None:
         (index_dir / name).unlink(missing_ok=True)
 
 
-def _covered(entry_path: str, roots: list[Path]) -> bool:
+def _covered(path: Path, roots: list[Path]) -> bool:
     """Whether a document's file lies in one of the ingested folders (or is one of the named files)."""
-    if not entry_path:
+    if not str(path) or path == Path():
         return False
-    path = Path(entry_path)
     return any(path == root or (root.is_dir() and path.is_relative_to(root)) for root in roots)
+
+
+def _inside_roots(files: list[Path], roots: list[Path]) -> tuple[list[Path], dict[Path, Path]]:
+    """``files`` whose real location lies inside one of ``roots`` (or is one of them), and the others — links
+    out of the corpus — mapped to where they lead."""
+    inside: list[Path] = []
+    outside: dict[Path, Path] = {}
+    for path in files:
+        real = path.resolve()
+        if any(real == root or (root.is_dir() and real.is_relative_to(root)) for root in roots):
+            inside.append(path)
+        else:
+            outside[path] = real
+    return inside, outside
 
 
 def _root_of(path: Path, roots: list[Path]) -> Path:
@@ -651,7 +684,14 @@ def ingest(
     for root in roots:
         if not root.exists():
             raise InputError(f"找不到要入库的路径：{root}。请检查文件或文件夹名。")
-    files = [Path(f).resolve() for f in loaders.corpus_files(roots)]
+    # a file keeps the path it has under its folder (a link is not followed to its target, so a deleted
+    # link is noticed); a link that leads out of every ingested folder is refused
+    files, links_out = _inside_roots([Path(f).absolute() for f in loaders.corpus_files(roots)], roots)
+    for link, target in links_out.items():
+        report.errors.append(
+            f"文件 {link} 是指向范文文件夹以外（{target}）的链接，未入库。"
+            "范文须放在范文文件夹之内：请把文件本身复制进来，而不是建立链接。"
+        )
     embedder = get_embedder(settings)
     index_dir = Path(settings.index_dir)
     with _write_lock(index_dir):
@@ -660,7 +700,12 @@ def ingest(
         indexer = _Indexer(settings, manifest, embedder)
         stray = indexer.check_leftovers()
         catalogs: dict[Path, dict | None] = {}
-        by_path = {entry.get("path"): doc_id for doc_id, entry in manifest.documents.items()}
+        by_path = {str(entry_path(index_dir, e)): doc_id for doc_id, e in manifest.documents.items()}
+        moved = False  # entries that now name a moved or copied file, or were migrated (saved at the end)
+        for entry in manifest.documents.values():  # a manifest of absolute paths: stored relative from now on
+            if entry.get("path") and entry["path"] != stored_path(index_dir, entry_path(index_dir, entry)):
+                entry["path"] = stored_path(index_dir, entry_path(index_dir, entry))
+                moved = True
         loaded_ids: dict[str, Path] = {}
         failed: set[Path] = set()
         bar = _Progress(len(files), progress)
@@ -699,10 +744,14 @@ def ingest(
                     bar.step(path.name)
                     continue
                 entry = manifest.documents.get(doc_id)
-                if entry and entry.get("path") != str(path) and Path(entry["path"]).exists():
+                known = entry_path(index_dir, entry) if entry else None
+                if entry and known != path and entry.get("raw_hash") == document.raw_hash:
+                    entry["path"] = stored_path(index_dir, path)  # the same document in a moved or copied
+                    moved = True  # project folder: it is followed, not refused as a namesake
+                elif entry and known != path and known.exists():
                     failed.add(path)
                     report.errors.append(
-                        f"文件 {path} 的文档编号“{doc_id}”与已入库的 {entry['path']} 重复，未入库。请给其中一个改名。"
+                        f"文件 {path} 的文档编号“{doc_id}”与已入库的 {known} 重复，未入库。请给其中一个改名。"
                     )
                     bar.step(path.name)
                     continue
@@ -721,16 +770,20 @@ def ingest(
                 if sum(len(item.chunks) for item, _ in group) >= GROUP_CHUNKS:
                     changed = _commit_group(indexer, group, report, bar) or changed
             changed = _commit_group(indexer, group, report, bar) or changed
+            refused = set(links_out) | set(links_out.values())  # indexed through such a link before: dropped
             for doc_id, entry in list(manifest.documents.items()):
-                if doc_id in loaded_ids or Path(entry.get("path", "")) in failed:
+                known = entry_path(index_dir, entry)
+                if doc_id in loaded_ids or known in failed:
                     continue
-                if _covered(entry.get("path", ""), roots):
+                if _covered(known, roots) or known in refused:
                     indexer.remove(doc_id)
                     report.removed.append(doc_id)
                     changed = True
         finally:
             bar.close()
         indexer.drop_stray(stray)
+        if moved and not changed:
+            manifest.save()
         if changed or KeywordIndex.load(index_dir, manifest.generation) is None:
             indexer.rebuild_keyword()
         if rebuild:
@@ -762,7 +815,7 @@ def list_documents(settings: Settings) -> list[dict[str, Any]]:
                 "sections": entry.get("sections", 0),
                 "chunks": len(entry.get("chunk_ids", [])),
                 "chars": entry.get("chars", 0),
-                "path": entry.get("path", ""),
+                "path": str(entry_path(manifest.index_dir, entry)) if entry.get("path") else "",
                 "ingested_at": entry.get("ingested_at", ""),
             }
         )
@@ -804,7 +857,7 @@ def delete_document(settings: Settings, doc_id: str, remove_file: bool = False) 
         manifest.overrides.pop(doc_id, None)
         manifest.save()
         indexer.rebuild_keyword()
-        source = Path(entry["path"]) if remove_file and entry.get("path") else None
+        source = entry_path(manifest.index_dir, entry) if remove_file and entry.get("path") else None
         if source is None or not source.exists():
             return None
         target = source.parent / DELETED_FOLDER / source.name
@@ -834,5 +887,6 @@ def set_document_type(settings: Settings, doc_id: str, doc_type: str | None) -> 
         else:
             manifest.overrides.pop(doc_id, None)
         stored = read_document_file(manifest.index_dir, entry)
-        indexer.index(Document(**stored["document"]))
+        document = Document(**stored["document"])
+        indexer.index(replace(document, path=str(entry_path(manifest.index_dir, entry))))
         indexer.rebuild_keyword()
