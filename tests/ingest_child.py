@@ -3,8 +3,10 @@ machine might be switched off: ``python tests/ingest_child.py INDEX CORPUS [--re
 [--group N]``.
 
 With ``--pause-after N`` it prints ``paused`` after the N-th document is ready and then waits forever
-(holding the index's write lock, mid-ingest); ``--group`` makes the commit groups small, so that several
-groups are committed before that point. The embedder is ``hashing`` (fast, deterministic).
+(holding the index's write lock, mid-ingest); ``--pause-before-save N`` does so at the N-th manifest commit,
+after that group's vectors are already in Chroma; ``--group`` makes the commit groups small, so that
+several groups are committed before that point. The embedder is ``hashing`` (fast, deterministic) unless
+``--embedder`` names another.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--pause-after", type=int, default=0)
     parser.add_argument("--group", type=int, default=0)
+    parser.add_argument("--pause-before-save", type=int, default=0)
+    parser.add_argument("--embedder", default="hashing")
     args = parser.parse_args()
 
     from assistant.index import ingest as ingest_mod
@@ -33,13 +37,28 @@ def main() -> None:
     if args.group:
         ingest_mod.GROUP_CHUNKS = args.group
 
+    def pause() -> None:
+        print("paused", flush=True)
+        while True:
+            time.sleep(60)
+
     def progress(done: int, total: int, message: str) -> None:
         if args.pause_after and done >= args.pause_after:
-            print("paused", flush=True)
-            while True:
-                time.sleep(60)
+            pause()
 
-    settings = Settings(index_dir=Path(args.index), embedder="hashing", corpus_dir=Path(args.corpus))
+    if args.pause_before_save:
+        saves = [0]
+        save = ingest_mod.Manifest.save
+
+        def save_or_pause(manifest) -> None:  # after a group's vectors are in Chroma, before its commit
+            saves[0] += 1
+            if saves[0] == args.pause_before_save:
+                pause()
+            save(manifest)
+
+        ingest_mod.Manifest.save = save_or_pause
+
+    settings = Settings(index_dir=Path(args.index), embedder=args.embedder, corpus_dir=Path(args.corpus))
     report = ingest_mod.ingest([Path(args.corpus)], settings, rebuild=args.rebuild, progress=progress)
     print(f"done {report.documents_total}", flush=True)
 

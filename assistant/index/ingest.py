@@ -209,6 +209,13 @@ class Manifest:
         _write_atomic(self.path, _dumps(data))
         _SEEN[str(self.index_dir.resolve())] = manifest_stamp(self.index_dir)
 
+    def in_order(self) -> list[tuple[str, dict[str, Any]]]:
+        """The documents in the canonical order (by id) every derived structure uses — BM25's documents,
+        the retriever's chunks and in-memory vectors, and so the breaking of equal scores — so that an
+        index searches the same whatever order its documents were committed in (an ingest killed and
+        resumed, a document removed and added again)."""
+        return sorted(self.documents.items())
+
     def live_chunk_ids(self) -> set[str]:
         return {cid for entry in self.documents.values() for cid in entry.get("chunk_ids", [])}
 
@@ -578,7 +585,7 @@ def build_keyword_index(manifest: Manifest) -> KeywordIndex:
     """BM25 over the live chunks of ``manifest``, from the tokens stored with each document."""
     ids: list[str] = []
     tokens: list[list[str]] = []
-    for entry in manifest.documents.values():
+    for _, entry in manifest.in_order():
         stored = {c["chunk_id"]: c for c in read_document_file(manifest.index_dir, entry)["chunks"]}
         for cid in entry.get("chunk_ids", []):
             if cid in stored:
