@@ -493,13 +493,19 @@ class _Indexer:
     ) -> list[tuple[int, int]]:
         """Embed, store and commit prepared documents with one manifest write, after all their chunks are
         in Chroma. ``ready`` is called per document, in order, once its vectors are known. Returns
-        (chunks written, embedded) per document."""
+        (chunks written, embedded) per document.
+
+        A chunk already in Chroma (the id hashes its text, so its vector is the same) keeps its stored
+        vector untouched; only its metadata is refreshed. Writing a vector read back from Chroma would not
+        be a no-op: Chroma's cosine index normalises what it stores, so a vector written twice differs in
+        its last bits from one written once, and an ingest resumed after a kill would then search a
+        little differently from an uninterrupted one."""
         chunks = [c for item in group for c in item.chunks]
         texts = [t for item in group for t in item.texts]
-        reused = self.store.embeddings([c.chunk_id for c in chunks])
-        fresh = [i for i, c in enumerate(chunks) if c.chunk_id not in reused]
-        vectors = [reused.get(c.chunk_id) for c in chunks]
-        embedded = [sum(1 for c in item.chunks if c.chunk_id not in reused) for item in group]
+        stored = self.store.existing([c.chunk_id for c in chunks])
+        fresh = [i for i, c in enumerate(chunks) if c.chunk_id not in stored]
+        vectors: list[Any] = [None] * len(chunks)
+        embedded = [sum(1 for c in item.chunks if c.chunk_id not in stored) for item in group]
         ends = list(accumulate(embedded))  # fresh passages embedded once each document is complete
         announced = 0  # documents reported ready
         for start in range(0, len(fresh) + EMBED_SLICE, EMBED_SLICE):
@@ -513,8 +519,9 @@ class _Indexer:
                 if ready is not None:
                     ready(group[announced])
                 announced += 1
-        if chunks:
-            self.store.upsert(chunks, vectors)
+        if fresh:
+            self.store.upsert([chunks[i] for i in fresh], [vectors[i] for i in fresh])
+        self.store.refresh_metadata([c for c in chunks if c.chunk_id in stored])
         old_entries: list[dict[str, Any]] = []
         files: list[str] = []
         for item in group:

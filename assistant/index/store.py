@@ -258,6 +258,23 @@ class ChunkStore:
                     metadatas=[c.metadata() for c in part],
                 )
 
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` the collection holds."""
+        ids = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), READ_BATCH):
+            with self._guard():
+                found.update(self._collection.get(ids=ids[start : start + READ_BATCH], include=[])["ids"])
+        return found
+
+    def refresh_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Set the stored metadata of ``chunks`` (already in the collection) to theirs; vectors and texts
+        are left as they are."""
+        for start in range(0, len(chunks), WRITE_BATCH):
+            part = chunks[start : start + WRITE_BATCH]
+            with self._guard():
+                self._collection.update(ids=[c.chunk_id for c in part], metadatas=[c.metadata() for c in part])
+
     def delete_ids(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), WRITE_BATCH):
