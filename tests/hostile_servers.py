@@ -18,38 +18,30 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from fake_openai import FakeOpenAI
 
 MODES = ("drip", "stall", "endless", "noline")
 
 
-class HostileOpenAI:
+class HostileOpenAI(FakeOpenAI):
+    """``FakeOpenAI``'s loopback server with a handler that misbehaves in ``mode`` on every request."""
+
     def __init__(self, mode: str, interval: float = 2.0, token: str = "字") -> None:
         if mode not in MODES:
             raise ValueError(mode)
         self.mode = mode
         self.interval = interval
         self.token = token
-        self.requests: list[dict[str, Any]] = []
         self.sent = 0
         self.stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> HostileOpenAI:
-        self._thread.start()
-        return self
+        super().__init__()
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(*exc)
 
     def _handler(self):
         server = self

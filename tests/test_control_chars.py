@@ -18,6 +18,8 @@ from assistant.index.ingest import MANIFEST, ingest
 from assistant.records import Draft, DraftParagraph, DraftRequest, DraftSection, Source
 from assistant.settings import Settings
 
+pytestmark = pytest.mark.usefixtures("hashing_env")
+
 DIRTY = "\x00\x07\x08\x0b\x1b[31m\u202e\u200b\x7f\x9b"
 TOPIC = f"2024年度{DIRTY}抓基层党建工作"
 ANSI_TITLE = "\x1b[1;31m红色标题的调研报告\x1b[0m\x07"
@@ -26,11 +28,6 @@ ANSI_TITLE = "\x1b[1;31m红色标题的调研报告\x1b[0m\x07"
 def _clean(text: str) -> bool:
     controls = "\x00\x07\x08\x0b\x1b\u202e\u200b\x7f\x9b"
     return not any(c in text for c in controls) and "[31m" not in text and "[0m" not in text
-
-
-@pytest.fixture(autouse=True)
-def hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ASSISTANT_EMBEDDER", "hashing")
 
 
 @pytest.fixture

@@ -24,14 +24,11 @@ from assistant.index import store
 from assistant.index.ingest import MANIFEST
 from assistant.settings import PROJECT_ROOT, Settings
 
+pytestmark = pytest.mark.usefixtures("hashing_env")
+
 CORPUS = PROJECT_ROOT / "corpus"
 QUERIES = ["三会一课落实不到位", "支部标准化规范化建设", "党风廉政建设主体责任", "理论学习"]
 CHILD = Path(__file__).with_name("ingest_child.py")
-
-
-@pytest.fixture(autouse=True)
-def hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ASSISTANT_EMBEDDER", "hashing")
 
 
 @pytest.fixture

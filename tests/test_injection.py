@@ -11,6 +11,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from conftest import add_to_corpus
 from fake_openai import FakeOpenAI
 
 from assistant.content.injection import (
@@ -209,11 +210,7 @@ REQUEST = DraftRequest(
 
 @pytest.fixture
 def hostile_corpus(corpus_copy: Path, tmp_path: Path) -> Settings:
-    (corpus_copy / "注入范文.txt").write_text(HOSTILE_DOC, encoding="utf-8")
-    catalog = corpus_copy / "catalog.yaml"
-    catalog.write_text(
-        catalog.read_text(encoding="utf-8") + "\n注入范文.txt:\n  type: duty-report\n", encoding="utf-8"
-    )
+    add_to_corpus(corpus_copy, "注入范文.txt", HOSTILE_DOC, "duty-report")
     settings = Settings(index_dir=tmp_path / "index", embedder="hashing", corpus_dir=corpus_copy)
     ingest([corpus_copy], settings)
     return settings

@@ -17,6 +17,8 @@ from assistant.index.ingest import MANIFEST, ingest, list_documents
 from assistant.index.retrieval import Retriever
 from assistant.settings import PROJECT_ROOT, Settings
 
+pytestmark = pytest.mark.usefixtures("hashing_env")
+
 QUERIES = ["三会一课落实不到位", "支部标准化规范化建设", "党风廉政建设主体责任"]
 
 
@@ -27,11 +29,6 @@ def settings_for(project: Path) -> Settings:
 def answers(settings: Settings) -> list[list[tuple[str, float]]]:
     retriever = Retriever.open(settings)
     return [[(p.chunk.chunk_id, p.score) for p in retriever.search(q, k=5)] for q in QUERIES]
-
-
-@pytest.fixture(autouse=True)
-def hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ASSISTANT_EMBEDDER", "hashing")
 
 
 @pytest.fixture
