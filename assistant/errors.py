@@ -19,10 +19,27 @@ class IndexMismatchError(UserError):
     """The index was built with another embedder or format."""
 
 
+class IndexDamagedError(UserError):
+    """A part of the index cannot be read (truncated, overwritten, of the wrong shape, a rebuild cut short):
+    the message names the part and says to run ``ingest --rebuild``; exit code as for a disk failure."""
+
+    exit_code = 4
+
+
+class IndexBusyError(UserError):
+    """The index is being rebuilt by another process; it answers again when that ends."""
+
+
 class BackendError(UserError):
     """An outside system (LLM endpoint, Chroma server) failed or is unreachable."""
 
     exit_code = 3
+
+
+class BackendStalledError(BackendError):
+    """The outside system took too long or sent too much (no first reply in time, a stalled or dripping
+    stream, an answer over its size limits): asking it again for the next section would cost the writer
+    the same wait again."""
 
 
 class StorageError(UserError):

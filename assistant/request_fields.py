@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from .content.injection import strip_controls
 from .errors import InputError
 
 # A topic is a title-length line; anything longer is almost always a paste into the wrong box, and would
@@ -47,12 +48,13 @@ def _too_long(label: str, length: int, limit: int) -> InputError:
 
 
 def check_field(label: str, value: str | None, limit: int) -> str:
-    """``value`` with markup stripped and ends trimmed, or an ``InputError`` naming the field (``label``,
+    """``value`` with markup and control characters (ANSI escapes, bidi overrides, zero-width, C0/C1)
+    stripped and ends trimmed, or an ``InputError`` naming the field (``label``,
     as on the form) and the limit when it is longer than ``limit`` characters."""
     raw = (value or "").strip()
     if len(raw) > limit * _RAW_FACTOR:
         raise _too_long(label, len(raw), limit)
-    text = strip_markup(raw).strip()
+    text = strip_controls(strip_markup(raw)).strip()
     if len(text) > limit:
         raise _too_long(label, len(text), limit)
     return text
@@ -64,7 +66,7 @@ def check_points(points: list[str]) -> list[str]:
     joined = "\n".join(p.strip() for p in points)
     if len(joined.strip()) > MAX_POINTS_CHARS * _RAW_FACTOR:
         raise _too_long("要点", len(joined.strip()), MAX_POINTS_CHARS)
-    cleaned = [strip_markup(p).strip() for p in points]
+    cleaned = [strip_controls(strip_markup(p)).strip() for p in points]
     cleaned = [p for p in cleaned if p]
     total = len("\n".join(cleaned))
     if total > MAX_POINTS_CHARS:

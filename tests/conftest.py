@@ -38,6 +38,21 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def hashing_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI commands run in-process use the hashing embedder (the session's hash index was built with it)."""
+    monkeypatch.setenv("ASSISTANT_EMBEDDER", "hashing")
+
+
+def add_to_corpus(corpus: Path, name: str, text: str, doc_type: str) -> None:
+    """Write a document into a corpus folder and give it a type in its ``catalog.yaml``."""
+    (corpus / name).write_text(text, encoding="utf-8")
+    catalog = corpus / "catalog.yaml"
+    catalog.write_text(
+        catalog.read_text(encoding="utf-8") + f"\n{name}:\n  type: {doc_type}\n", encoding="utf-8"
+    )
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings pointing at a fresh, empty index in this test's tmp dir."""
     return load_settings(index_dir=tmp_path / "index")

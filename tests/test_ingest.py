@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import IndexMismatchError, InputError
+from assistant.errors import IndexDamagedError, IndexMismatchError, InputError
 from assistant.index import ingest as ingest_mod
 from assistant.index.ingest import Manifest, delete_document, ingest, list_documents, set_document_type
 from assistant.index.keyword import KeywordIndex
@@ -187,7 +187,7 @@ def test_unreadable_or_foreign_manifest_is_refused(hs: Settings, corpus_copy: Pa
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         Retriever.open(hs)
     path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexMismatchError, match="损坏"):
+    with pytest.raises(IndexDamagedError, match="损坏"):
         ingest([corpus_copy], hs)
     assert len(ingest([corpus_copy], hs, rebuild=True).added) == 5
     from assistant.index.store import _client

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser import serve
+from conftest import add_to_corpus
 from fake_openai import FakeOpenAI
 from scripted_model import ScriptedModel
 
@@ -47,11 +48,7 @@ _EXEMPLAR = re.compile(r"<<<参考(\d+)\n(.*?)\n参考\1>>>", re.DOTALL)
 
 @pytest.fixture
 def injected_corpus(corpus_copy: Path, tmp_path: Path) -> Settings:
-    (corpus_copy / "注入范文.txt").write_text(INJECTION_DOC, encoding="utf-8")
-    catalog = corpus_copy / "catalog.yaml"
-    catalog.write_text(
-        catalog.read_text(encoding="utf-8") + "\n注入范文.txt:\n  type: duty-report\n", encoding="utf-8"
-    )
+    add_to_corpus(corpus_copy, "注入范文.txt", INJECTION_DOC, "duty-report")
     settings = Settings(index_dir=tmp_path / "index", embedder="hashing", corpus_dir=corpus_copy)
     ingest([corpus_copy], settings)
     return settings

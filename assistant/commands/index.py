@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..cli import add_common
+from ..content.injection import strip_controls
 from ..index import ingest as ingest_mod
 from ..index.retrieval import Retriever
 from ..records import ROLES
@@ -59,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     corpus.set_defaults(func=lambda args, settings: _usage(corpus))
 
 
+def _say(text: str) -> None:
+    """Print text that comes from documents: control characters (ANSI escapes in a title, bidi overrides)
+    are never sent to the terminal raw, whatever an index built before they were stripped at load holds."""
+    print(strip_controls(text))
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return 2
@@ -73,7 +80,7 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     paths = [Path(p) for p in args.paths] or [Path(settings.corpus_dir)]
     report = ingest_mod.ingest(paths, settings, rebuild=args.rebuild)
     for error in report.errors:
-        print(f"错误：{error}", file=sys.stderr)
+        print(strip_controls(f"错误：{error}"), file=sys.stderr)
     if report.changed:
         for label, ids in (("新增", report.added), ("更新", report.updated), ("移除", report.removed)):
             if ids:
@@ -105,31 +112,29 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
             row = p.to_dict()
             row["type"] = row["doc_type"]
             rows.append(row)
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        _say(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not passages:
-        print("没有找到相关段落。可以换个说法，或去掉 --type / --role 限制。")
+        _say("没有找到相关段落。可以换个说法，或去掉 --type / --role 限制。")
         return 0
     for rank, p in enumerate(passages, 1):
         c = p.chunk
-        print(
-            f"{rank}. 《{c.title}》（{c.doc_type or ingest_mod.UNKNOWN_LABEL}｜{c.role}）得分 {p.score:.4f}"
-        )
+        _say(f"{rank}. 《{c.title}》（{c.doc_type or ingest_mod.UNKNOWN_LABEL}｜{c.role}）得分 {p.score:.4f}")
         if c.heading_path:
-            print(f"   位置：{c.heading_path}")
+            _say(f"   位置：{c.heading_path}")
         text = c.text.replace("\n", " ")
-        print(f"   {text[:160]}{'…' if len(text) > 160 else ''}")
-        print(f"   片段编号：{c.chunk_id}")
+        _say(f"   {text[:160]}{'…' if len(text) > 160 else ''}")
+        _say(f"   片段编号：{c.chunk_id}")
     return 0
 
 
 def run_corpus_list(args: argparse.Namespace, settings: Settings) -> int:
     documents = ingest_mod.list_documents(settings)
     if args.json:
-        print(json.dumps(documents, ensure_ascii=False, indent=2))
+        _say(json.dumps(documents, ensure_ascii=False, indent=2))
         return 0
     if not documents:
-        print("索引中还没有文档。请先运行 python -m assistant ingest")
+        _say("索引中还没有文档。请先运行 python -m assistant ingest")
         return 0
     sources = {"metadata": "目录", "detected": "识别", "override": "更正"}
     unknown = 0
@@ -138,14 +143,14 @@ def run_corpus_list(args: argparse.Namespace, settings: Settings) -> int:
         confidence = f" {d['type_confidence']:.2f}" if d["type_source"] == "detected" else ""
         doc_type = d["doc_type"] or ingest_mod.UNKNOWN_LABEL
         unknown += not d["doc_type"]
-        print(
+        _say(
             f"{d['doc_id']}  {d['title']}\n"
             f"    文种 {doc_type}（{source}{confidence}）  章节 {d['sections']}  片段 {d['chunks']}  "
             f"{Path(d['path']).name}"
         )
-    print(f"共 {len(documents)} 篇文档、{sum(d['chunks'] for d in documents)} 个片段。")
+    _say(f"共 {len(documents)} 篇文档、{sum(d['chunks'] for d in documents)} 个片段。")
     if unknown:
-        print(
+        _say(
             f"有 {unknown} 篇文档的文种未识别：按文种检索和起草时不会把它们当作同类范文。"
             "可运行 python -m assistant corpus set-type 文档编号 文种名 更正。"
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..content import hygiene
+from ..content.injection import is_instruction
 from ..evals import metrics
 from ..records import DraftRequest
 
@@ -28,21 +29,6 @@ _REDACTION_RE = hygiene.REDACTION_RE
 _GAP_RE = hygiene.GAP_RE
 _INNER_ITEM_RE = re.compile(r"(?<![一-龥])[一二三四五六七八九十]+是|[；;：:，,][一二三四五六七八九十]+是")
 _LIST_INTRO_RE = re.compile(r"以下几|如下|具体表现为|主要表现在|回顾.{0,8}的?工作|主要有.{0,4}方面")
-# Sentences addressed to a model or to this tool (a prompt injection planted in a corpus document, or a
-# model echoing one): never 公文 text, whichever generator picked them up.
-_INSTRUCTION_RE = re.compile(
-    r"忽略(?:掉)?(?:以上|上述|之前|此前|前面|先前|上面|所有|全部|一切)[^。！？]{0,12}?(?:要求|指令|指示|提示|规则|设定|约束|内容)"
-    r"|(?:不要|无需|不必|停止)(?:再)?(?:遵守|遵循|执行|理会)(?:以上|上述|之前|前面|所有)"
-    r"|(?:^|[，,。；;：:\s])(?:请|并|立即|直接)?输出(?:[“\"「『]|以下|如下|你|全部|所有|系统)"
-    r"|你(?:收到|接收)的[^。！？]{0,8}?(?:指令|提示|要求|信息)"
-    r"|(?<![一-龥])你(?!们)(?:现在|从现在起)?(?:是|扮演|充当|将作为)"
-    r"|(?:^|[^一-龥])你(?!们)(?:现在|从现在起)(?:是|扮演|充当|作为)"
-    r"|(?:作为|身为|我是)(?:一[个名款]?)?(?:AI|ＡＩ|人工智能|语言模型|大语言模型|大模型|智能助手|AI助手)"
-    r"|系统提示(?:词|语)?|提示词|system\s*prompt|ignore\s+(?:all\s+|any\s+)?(?:the\s+)?"
-    r"(?:previous|prior|above|earlier)|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above)"
-    r"|jailbreak|越狱模式|开发者模式|已被接管",
-    re.IGNORECASE,
-)
 # A document named in 《》: another organisation's own list, notice or handbook means nothing in the writer's
 # draft unless the writer names it; national Party and state documents are everyone's.
 _BOOK_TITLE_RE = re.compile(r"《([^《》]{1,60})》")
@@ -150,12 +136,6 @@ _LOCAL_UNIT_MAP = {
     "机关": "机关",
     "党总支": "党总支",
 }
-
-
-def is_instruction(sentence: str) -> bool:
-    """Whether ``sentence`` speaks to a model or the tool (忽略以上要求…, 输出“…”, 你现在是…, 作为AI…,
-    ignore previous instructions) rather than being 公文 prose."""
-    return bool(_INSTRUCTION_RE.search(sentence))
 
 
 def normalize_punctuation(text: str) -> str:

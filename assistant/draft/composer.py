@@ -30,6 +30,7 @@ from typing import Any
 from .. import numerals
 from ..content import public as public_mod
 from ..content import words
+from ..content.injection import drop_instructions
 from ..content.topicality import Judge, judge_for
 from ..doctypes import DocType, SectionSpec
 from ..evals.metrics import bigrams, longest_common_span, share_in
@@ -155,7 +156,9 @@ class Composer:
         for passage in passages:
             if roles and passage.chunk.role not in roles:
                 continue
-            for line in passage.chunk.text.splitlines():
+            for line in drop_instructions(
+                passage.chunk.text
+            ).splitlines():  # a 【系统】 block with its payload
                 line = _HEADING_RE.sub("", line.strip().strip("\u3000"))
                 for raw in split_sentences(line):
                     text = _SOFT_LINK.sub("", _ITEM_LEAD.sub("", raw.strip()))

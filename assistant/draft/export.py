@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..content.injection import strip_controls
 from ..errors import InputError
 from ..records import Draft, DraftParagraph
 
@@ -54,14 +55,16 @@ def to_markdown(draft: Draft) -> str:
             where = f" {s.heading_path}" if s.heading_path else ""
             lines.append(f"{s.number}. 《{s.title}》{where}")
         lines.append("")
-    return "\n".join(lines)
+    return strip_controls("\n".join(lines))  # a title from an old index may still carry ANSI or NUL
 
 
 def sources_text(draft: Draft) -> str:
     """The numbered source list as plain lines (``[1] 《题目》 一、… / （一）…``)."""
-    return "\n".join(
-        f"[{s.number}] 《{s.title}》" + (f" {s.heading_path}" if s.heading_path else "")
-        for s in draft.sources
+    return strip_controls(
+        "\n".join(
+            f"[{s.number}] 《{s.title}》" + (f" {s.heading_path}" if s.heading_path else "")
+            for s in draft.sources
+        )
     )
 
 
@@ -103,6 +106,7 @@ def _add(
 ):
     paragraph = doc.add_paragraph()
     _format(paragraph, indent, align)
+    text = strip_controls(text)  # XML cannot hold C0 controls: one in a topic or a title broke the export
     if text:
         _set_font(paragraph.add_run(text), font, size, bold)
     return paragraph
@@ -175,7 +179,7 @@ def build_docx(draft: Draft):
                 match = _RUN_IN_RE.match(p.text)
                 paragraph = _add(doc, match.group(1) if match else p.text, H2_FONT)
                 if match and match.group(2):
-                    _set_font(paragraph.add_run(match.group(2)), BODY_FONT, BODY_PT)
+                    _set_font(paragraph.add_run(strip_controls(match.group(2))), BODY_FONT, BODY_PT)
             else:
                 _add(doc, p.text, BODY_FONT)
     if draft.sources:
@@ -207,7 +211,9 @@ def save(draft: Draft, path: Path) -> Path:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             text = (
-                to_markdown(draft) if suffix != ".txt" else draft.text + "\n\n" + sources_text(draft) + "\n"
+                to_markdown(draft)
+                if suffix != ".txt"
+                else strip_controls(draft.text) + "\n\n" + sources_text(draft) + "\n"
             )
             path.write_text(text, encoding="utf-8")
         except OSError as exc:

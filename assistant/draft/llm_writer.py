@@ -15,6 +15,9 @@ one of the writer's facts, ``gap`` for a 【待补】, else ``model`` — with t
 passages retrieved for the section (citations come from matching afterwards, not from asking the model).
 Opening and closing: a free formula (``doctypes.Formula.fixed`` false) is written by the model for the
 occasion within the schema's ``guide`` and ``pattern``; a fixed one stays the type's own words.
+Corpus text and materials are fenced so text inside cannot close its block or forge another
+(``content.injection.fence_safe``); markup a browser acts on is stripped from the reply before it is shown
+or parsed (``StreamCleaner``, ``llm_reply`` through ``strip_model_markup``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from .. import numerals
 from ..content import occasions
 from ..doctypes import DocType
+from ..content.injection import StreamCleaner
 from ..errors import BackendError
 from ..evals import metrics
 from ..evals.checks.text import CITATION_BIGRAM_SHARE, MIN_SENTENCE_CHARS
@@ -155,12 +159,15 @@ class LLMSectionWriter:
     # -- one call, one retry --------------------------------------------------------------------------
     def ask(self, user: str, key: str, max_tokens: int, emit: EventFn) -> str:
         preview = Preview()
+        cleaner = StreamCleaner()  # markup a browser acts on never reaches the page, even mid-stream
         pieces: list[str] = []
         for delta in self.client.stream(self.system, user, max_tokens=max_tokens):
             pieces.append(delta)
-            shown = preview.feed(delta)
+            shown = cleaner.feed(preview.feed(delta))
             if shown:
                 emit("section_delta", {"key": key, "text": shown})
+        if rest := cleaner.finish():
+            emit("section_delta", {"key": key, "text": rest})
         return "".join(pieces)
 
     def attempt(

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import numerals
 from ..doctypes import DocType
-from ..errors import BackendError, InputError, UserError
+from ..errors import BackendError, BackendStalledError, InputError, UserError
 from ..records import Draft, DraftParagraph, DraftRequest, DraftSection, Outline, Source
 from ..settings import Settings
 from .composer import Composer, split_sentences
@@ -210,6 +210,11 @@ class _Run:
         if self.llm is not None:
             try:
                 paragraphs, used = self.llm.write(ctx, self.book)
+            except BackendStalledError as exc:  # stalled or too slow: the next section would wait as long
+                self.warn(f"{exc}；“{item.heading}”及其后各部分已改用离线拼写生成，请注意核对。")
+                self.generator.setdefault("fallback_sections", []).append(item.key)
+                self.generator["fallback_from"] = item.key
+                self.llm = None
             except BackendError as exc:
                 self.warn(f"{exc}；“{item.heading}”已改用离线拼写生成，请注意核对。")
                 self.generator.setdefault("fallback_sections", []).append(item.key)

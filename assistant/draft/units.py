@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..content.injection import drop_instructions
 from ..records import Passage
 
 SENTENCE_END = "。！？；!?;"
@@ -87,7 +88,7 @@ def passage_units(passage: Passage) -> list[Unit]:
     chunk = passage.chunk
     pending, pending_level = _heading_from_path(chunk.heading_path)
     heading: Unit | None = None  # the heading that items attach to
-    for raw in chunk.text.splitlines():
+    for raw in drop_instructions(chunk.text).splitlines():  # a planted 【系统】 block goes with its payload
         line = raw.strip().strip("\u3000")
         if not line:
             continue

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -49,10 +48,11 @@ from pathlib import Path
 from typing import Any
 
 from ..content import lexicon
-from . import chunking, loaders, structure
+from . import chunking, integrity, loaders, structure
 from ..doctypes import get_doctype
 from .embedding import BATCH_SIZE, Embedder, get_embedder
 from ..errors import (
+    IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
     InputError,
@@ -63,7 +63,7 @@ from ..errors import (
 from .keyword import KeywordIndex, remember, tokenize
 from ..records import Chunk, Document, ParsedDocument
 from ..settings import Settings
-from .store import ChunkStore, drop_local_collections, open_store
+from .store import ChunkStore, discard_local, drop_orphans, open_store
 from .store import release as release_store
 
 FORMAT_VERSION = 1
@@ -166,14 +166,15 @@ class Manifest:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise IndexMismatchError(
-                f"索引清单 {path} 已损坏（{exc}）。请运行 python -m assistant ingest --rebuild 重建索引。"
-            ) from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise integrity.damaged("清单文件", path, f"无法读取或不是有效的 JSON（{exc}）") from exc
+        if not isinstance(data, dict):
+            raise integrity.damaged("清单文件", path, "内容不是映射")
+        if data.get("format") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"索引 {index_dir} 的格式版本（{data.get('format') if isinstance(data, dict) else '未知'}）"
                 f"与本程序（{FORMAT_VERSION}）不同。请运行 python -m assistant ingest --rebuild 重建索引。"
             )
+        integrity.check_manifest(data, path)
         return cls(
             index_dir=Path(index_dir),
             embedder=dict(data["embedder"]),
@@ -208,6 +209,13 @@ class Manifest:
         _write_atomic(self.path, _dumps(data))
         _SEEN[str(self.index_dir.resolve())] = manifest_stamp(self.index_dir)
 
+    def in_order(self) -> list[tuple[str, dict[str, Any]]]:
+        """The documents in the canonical order (by id) every derived structure uses — BM25's documents,
+        the retriever's chunks and in-memory vectors, and so the breaking of equal scores — so that an
+        index searches the same whatever order its documents were committed in (an ingest killed and
+        resumed, a document removed and added again)."""
+        return sorted(self.documents.items())
+
     def live_chunk_ids(self) -> set[str]:
         return {cid for entry in self.documents.values() for cid in entry.get("chunk_ids", [])}
 
@@ -232,7 +240,28 @@ def sync_store(settings: Settings) -> None:
     _SEEN[key] = stamp
 
 
+def stored_path(index_dir: Path, path: str | Path) -> str:
+    """How a document's file is recorded in the manifest: relative to the folder that holds the index (the
+    project folder, where ``corpus/`` and ``index/`` sit side by side), so that the folder can be moved or
+    copied whole; absolute when the file lies elsewhere."""
+    try:
+        return Path(path).relative_to(Path(index_dir).resolve().parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def entry_path(index_dir: Path, entry: dict[str, Any]) -> Path:
+    """The absolute path of a manifest entry's file (manifests written before paths were stored relative
+    hold absolute ones, which are taken as they are)."""
+    raw = entry.get("path") or ""
+    if not raw:
+        return Path()
+    path = Path(raw)
+    return path if path.is_absolute() else Path(index_dir).resolve().parent / path
+
+
 def require_manifest(settings: Settings) -> Manifest:
+    integrity.check_complete(Path(settings.index_dir))
     manifest = Manifest.read(Path(settings.index_dir))
     if manifest is None:
         raise IndexMissingError("索引不存在：请先运行 python -m assistant ingest")
@@ -242,22 +271,28 @@ def require_manifest(settings: Settings) -> Manifest:
 @lru_cache(maxsize=4096)
 def _read_document_file(path: str) -> dict[str, Any]:
     # safe to cache forever: document files are content-addressed and never rewritten
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return integrity.read_document(Path(path))
 
 
 def read_document_file(index_dir: Path, entry: dict[str, Any]) -> dict[str, Any]:
-    """The stored document (text, sections, chunks with tokens) of a manifest entry."""
-    return _read_document_file(str(Path(index_dir) / entry["file"]))
+    """The stored document (text, sections, chunks with tokens) of a manifest entry; an
+    ``IndexDamagedError`` naming the file when it does not read back whole (``IndexBusyError`` when that
+    is because a rebuild is discarding it now)."""
+    try:
+        return _read_document_file(str(Path(index_dir) / entry["file"]))
+    except IndexDamagedError:
+        integrity.check_complete(Path(index_dir))
+        raise
 
 
 def _write_document_file(index_dir: Path, doc_id: str, payload: dict[str, Any]) -> str:
     text = _dumps(payload)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    digest = integrity.file_digest(text)
     safe = re.sub(r"[^\w.-]", "_", doc_id)[:80]
     relative = f"{DOCUMENTS}/{safe}.{digest}.json"
     target = index_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
+    if not target.exists() or target.read_bytes() != text.encode("utf-8"):  # absent, or a damaged copy
         _write_atomic(target, text)
     return relative
 
@@ -409,8 +444,8 @@ class _Indexer:
                     path.unlink(missing_ok=True)
         for entry in self.manifest.documents.values():
             lost = not set(entry.get("chunk_ids", [])) <= present  # e.g. a server that lost or never had them
-            if lost or not (self.index_dir / entry.get("file", "")).is_file():
-                entry["raw_hash"] = ""
+            if lost or not integrity.document_intact(self.index_dir / entry.get("file", "")):
+                entry["raw_hash"] = ""  # re-created from its source file by this run
         return present - live
 
     def drop_stray(self, stray: set[str]) -> None:
@@ -424,7 +459,7 @@ class _Indexer:
             entry
             and entry.get("raw_hash") == document.raw_hash
             and entry.get("chunker") == self.signature
-            and entry.get("path") == document.path
+            and entry_path(self.index_dir, entry) == Path(document.path)
         )
 
     def index(self, document: Document) -> tuple[int, int]:
@@ -458,13 +493,19 @@ class _Indexer:
     ) -> list[tuple[int, int]]:
         """Embed, store and commit prepared documents with one manifest write, after all their chunks are
         in Chroma. ``ready`` is called per document, in order, once its vectors are known. Returns
-        (chunks written, embedded) per document."""
+        (chunks written, embedded) per document.
+
+        A chunk already in Chroma (the id hashes its text, so its vector is the same) keeps its stored
+        vector untouched; only its metadata is refreshed. Writing a vector read back from Chroma would not
+        be a no-op: Chroma's cosine index normalises what it stores, so a vector written twice differs in
+        its last bits from one written once, and an ingest resumed after a kill would then search a
+        little differently from an uninterrupted one."""
         chunks = [c for item in group for c in item.chunks]
         texts = [t for item in group for t in item.texts]
-        reused = self.store.embeddings([c.chunk_id for c in chunks])
-        fresh = [i for i, c in enumerate(chunks) if c.chunk_id not in reused]
-        vectors = [reused.get(c.chunk_id) for c in chunks]
-        embedded = [sum(1 for c in item.chunks if c.chunk_id not in reused) for item in group]
+        stored = self.store.existing([c.chunk_id for c in chunks])
+        fresh = [i for i, c in enumerate(chunks) if c.chunk_id not in stored]
+        vectors: list[Any] = [None] * len(chunks)
+        embedded = [sum(1 for c in item.chunks if c.chunk_id not in stored) for item in group]
         ends = list(accumulate(embedded))  # fresh passages embedded once each document is complete
         announced = 0  # documents reported ready
         for start in range(0, len(fresh) + EMBED_SLICE, EMBED_SLICE):
@@ -478,8 +519,9 @@ class _Indexer:
                 if ready is not None:
                     ready(group[announced])
                 announced += 1
-        if chunks:
-            self.store.upsert(chunks, vectors)
+        if fresh:
+            self.store.upsert([chunks[i] for i in fresh], [vectors[i] for i in fresh])
+        self.store.refresh_metadata([c for c in chunks if c.chunk_id in stored])
         old_entries: list[dict[str, Any]] = []
         files: list[str] = []
         for item in group:
@@ -502,7 +544,7 @@ class _Indexer:
             old_entries.append(self.manifest.documents.get(document.doc_id) or {})
             source = "override" if item.override else ("metadata" if document.doc_type else "detected")
             self.manifest.documents[document.doc_id] = {
-                "path": document.path,
+                "path": stored_path(self.index_dir, document.path),
                 "raw_hash": document.raw_hash,
                 "title": document.title,
                 "doc_type": item.doc_type,
@@ -550,7 +592,7 @@ def build_keyword_index(manifest: Manifest) -> KeywordIndex:
     """BM25 over the live chunks of ``manifest``, from the tokens stored with each document."""
     ids: list[str] = []
     tokens: list[list[str]] = []
-    for entry in manifest.documents.values():
+    for _, entry in manifest.in_order():
         stored = {c["chunk_id"]: c for c in read_document_file(manifest.index_dir, entry)["chunks"]}
         for cid in entry.get("chunk_ids", []):
             if cid in stored:
@@ -564,40 +606,61 @@ def _open_for_write(settings: Settings, embedder: Embedder, rebuild: bool) -> Ma
     old: Manifest | None
     try:
         old = Manifest.read(index_dir)
-    except IndexMismatchError:
+    except (IndexMismatchError, IndexDamagedError):
         if not rebuild:
             raise
-        old = None
+        old = None  # a rebuild discards whatever it cannot read
     if old is not None and not rebuild:
         old.check_embedder(embedder.name, embedder.dim)
-        return old
-    if rebuild:
-        _wipe(settings, old)
-    manifest = Manifest.new(index_dir, embedder, settings)
-    if old is not None:
-        manifest.overrides = dict(old.overrides)  # a corrected type survives a rebuild
-        manifest.generation = old.generation
-    manifest.save()
+        manifest = old
+    else:
+        if rebuild:
+            integrity.begin_rebuild(index_dir)
+            _wipe(settings, old)
+        manifest = Manifest.new(index_dir, embedder, settings)
+        if old is not None:
+            manifest.overrides = dict(old.overrides)  # a corrected type survives a rebuild
+            manifest.generation = old.generation
+        manifest.save()
+    drop_orphans(settings, manifest.collection)  # e.g. the collection of a manifest that was lost
     return manifest
 
 
 def _wipe(settings: Settings, old: Manifest | None) -> None:
+    """Discard every derived file: the embedded Chroma database as a whole (ours alone: whatever state it
+    is in, damaged or holding orphaned collections, it is not opened), or on a server the collection the
+    manifest names; stored documents, BM25, the saved vectors and the manifest."""
     index_dir = Path(settings.index_dir)
-    if old is not None:
-        open_store(settings, old.collection).drop()
-    else:  # no readable manifest to name the collection: clear the embedded database, which is ours alone
-        drop_local_collections(settings)
+    if settings.chroma_url.strip():
+        if old is not None:
+            open_store(settings, old.collection).drop()
+    else:
+        discard_local(settings)
     for name in (DOCUMENTS, "bm25", "bm25.tmp", "bm25.old"):
         shutil.rmtree(index_dir / name, ignore_errors=True)
-    (index_dir / MANIFEST).unlink(missing_ok=True)
+    for name in (MANIFEST, "vectors.npz"):
+        (index_dir / name).unlink(missing_ok=True)
 
 
-def _covered(entry_path: str, roots: list[Path]) -> bool:
+def _covered(path: Path, roots: list[Path]) -> bool:
     """Whether a document's file lies in one of the ingested folders (or is one of the named files)."""
-    if not entry_path:
+    if not str(path) or path == Path():
         return False
-    path = Path(entry_path)
     return any(path == root or (root.is_dir() and path.is_relative_to(root)) for root in roots)
+
+
+def _inside_roots(files: list[Path], roots: list[Path]) -> tuple[list[Path], dict[Path, Path]]:
+    """``files`` whose real location lies inside one of ``roots`` (or is one of them), and the others — links
+    out of the corpus — mapped to where they lead."""
+    inside: list[Path] = []
+    outside: dict[Path, Path] = {}
+    for path in files:
+        real = path.resolve()
+        if any(real == root or (root.is_dir() and real.is_relative_to(root)) for root in roots):
+            inside.append(path)
+        else:
+            outside[path] = real
+    return inside, outside
 
 
 def _root_of(path: Path, roots: list[Path]) -> Path:
@@ -635,7 +698,14 @@ def ingest(
     for root in roots:
         if not root.exists():
             raise InputError(f"找不到要入库的路径：{root}。请检查文件或文件夹名。")
-    files = [Path(f).resolve() for f in loaders.corpus_files(roots)]
+    # a file keeps the path it has under its folder (a link is not followed to its target, so a deleted
+    # link is noticed); a link that leads out of every ingested folder is refused
+    files, links_out = _inside_roots([Path(f).absolute() for f in loaders.corpus_files(roots)], roots)
+    for link, target in links_out.items():
+        report.errors.append(
+            f"文件 {link} 是指向范文文件夹以外（{target}）的链接，未入库。"
+            "范文须放在范文文件夹之内：请把文件本身复制进来，而不是建立链接。"
+        )
     embedder = get_embedder(settings)
     index_dir = Path(settings.index_dir)
     with _write_lock(index_dir):
@@ -644,7 +714,12 @@ def ingest(
         indexer = _Indexer(settings, manifest, embedder)
         stray = indexer.check_leftovers()
         catalogs: dict[Path, dict | None] = {}
-        by_path = {entry.get("path"): doc_id for doc_id, entry in manifest.documents.items()}
+        by_path = {str(entry_path(index_dir, e)): doc_id for doc_id, e in manifest.documents.items()}
+        moved = False  # entries that now name a moved or copied file, or were migrated (saved at the end)
+        for entry in manifest.documents.values():  # a manifest of absolute paths: stored relative from now on
+            if entry.get("path") and entry["path"] != stored_path(index_dir, entry_path(index_dir, entry)):
+                entry["path"] = stored_path(index_dir, entry_path(index_dir, entry))
+                moved = True
         loaded_ids: dict[str, Path] = {}
         failed: set[Path] = set()
         bar = _Progress(len(files), progress)
@@ -683,10 +758,14 @@ def ingest(
                     bar.step(path.name)
                     continue
                 entry = manifest.documents.get(doc_id)
-                if entry and entry.get("path") != str(path) and Path(entry["path"]).exists():
+                known = entry_path(index_dir, entry) if entry else None
+                if entry and known != path and entry.get("raw_hash") == document.raw_hash:
+                    entry["path"] = stored_path(index_dir, path)  # the same document in a moved or copied
+                    moved = True  # project folder: it is followed, not refused as a namesake
+                elif entry and known != path and known.exists():
                     failed.add(path)
                     report.errors.append(
-                        f"文件 {path} 的文档编号“{doc_id}”与已入库的 {entry['path']} 重复，未入库。请给其中一个改名。"
+                        f"文件 {path} 的文档编号“{doc_id}”与已入库的 {known} 重复，未入库。请给其中一个改名。"
                     )
                     bar.step(path.name)
                     continue
@@ -705,18 +784,24 @@ def ingest(
                 if sum(len(item.chunks) for item, _ in group) >= GROUP_CHUNKS:
                     changed = _commit_group(indexer, group, report, bar) or changed
             changed = _commit_group(indexer, group, report, bar) or changed
+            refused = set(links_out) | set(links_out.values())  # indexed through such a link before: dropped
             for doc_id, entry in list(manifest.documents.items()):
-                if doc_id in loaded_ids or Path(entry.get("path", "")) in failed:
+                known = entry_path(index_dir, entry)
+                if doc_id in loaded_ids or known in failed:
                     continue
-                if _covered(entry.get("path", ""), roots):
+                if _covered(known, roots) or known in refused:
                     indexer.remove(doc_id)
                     report.removed.append(doc_id)
                     changed = True
         finally:
             bar.close()
         indexer.drop_stray(stray)
+        if moved and not changed:
+            manifest.save()
         if changed or KeywordIndex.load(index_dir, manifest.generation) is None:
             indexer.rebuild_keyword()
+        if rebuild:
+            integrity.end_rebuild(index_dir)  # complete: readers may use it again
         report.chunks_total = len(manifest.live_chunk_ids())
         report.documents_total = len(manifest.documents)
     report.seconds = round(time.perf_counter() - started, 3)
@@ -728,6 +813,7 @@ def ingest(
 
 def list_documents(settings: Settings) -> list[dict[str, Any]]:
     """The indexed documents (empty when there is no index yet), in file-name order."""
+    integrity.check_complete(Path(settings.index_dir))
     manifest = Manifest.read(Path(settings.index_dir))
     if manifest is None:
         return []
@@ -743,7 +829,7 @@ def list_documents(settings: Settings) -> list[dict[str, Any]]:
                 "sections": entry.get("sections", 0),
                 "chunks": len(entry.get("chunk_ids", [])),
                 "chars": entry.get("chars", 0),
-                "path": entry.get("path", ""),
+                "path": str(entry_path(manifest.index_dir, entry)) if entry.get("path") else "",
                 "ingested_at": entry.get("ingested_at", ""),
             }
         )
@@ -785,7 +871,7 @@ def delete_document(settings: Settings, doc_id: str, remove_file: bool = False) 
         manifest.overrides.pop(doc_id, None)
         manifest.save()
         indexer.rebuild_keyword()
-        source = Path(entry["path"]) if remove_file and entry.get("path") else None
+        source = entry_path(manifest.index_dir, entry) if remove_file and entry.get("path") else None
         if source is None or not source.exists():
             return None
         target = source.parent / DELETED_FOLDER / source.name
@@ -815,5 +901,6 @@ def set_document_type(settings: Settings, doc_id: str, doc_type: str | None) -> 
         else:
             manifest.overrides.pop(doc_id, None)
         stored = read_document_file(manifest.index_dir, entry)
-        indexer.index(Document(**stored["document"]))
+        document = Document(**stored["document"])
+        indexer.index(replace(document, path=str(entry_path(manifest.index_dir, entry))))
         indexer.rebuild_keyword()

@@ -16,6 +16,7 @@ index exactly in step with the manifest, which records the generation each saved
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -29,9 +30,11 @@ import numpy as np
 
 FOLDER = "bm25"
 META = "meta.json"
+META_IDS = "meta.json#ids"  # the checksum entry of the document order kept in meta.json
 _TOKEN_KEEP = re.compile(r"[\w]", re.UNICODE)
 _jieba_lock = threading.Lock()
 _jieba_ready = False
+log = logging.getLogger(__name__)
 
 
 def _jieba():
@@ -135,8 +138,10 @@ class KeywordIndex:
         tmp.mkdir(parents=True)
         if self._model is not None:
             self._model.save(str(tmp), show_progress=False)
+        checksums = {f.name: _sha256(f.read_bytes()) for f in sorted(tmp.iterdir()) if f.name != META}
+        checksums[META_IDS] = _ids_sha256(self.ids)
         with open(tmp / META, "w", encoding="utf-8") as fh:
-            json.dump({"generation": generation, "ids": self.ids}, fh, ensure_ascii=False)
+            json.dump({"generation": generation, "ids": self.ids, "sha256": checksums}, fh, ensure_ascii=False)
             fh.flush()
             os.fsync(fh.fileno())
         shutil.rmtree(old, ignore_errors=True)
@@ -147,15 +152,24 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, index_dir: Path, generation: int) -> KeywordIndex | None:
-        """The saved index if it was built for ``generation``; None when missing or stale."""
+        """The saved index if it was built for ``generation`` and reads back exactly as saved; None when
+        missing, stale or damaged (the caller rebuilds it from the stored tokens: a damaged file must
+        neither crash a query nor silently change the ranking)."""
         folder = Path(index_dir) / FOLDER
         try:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            if not isinstance(meta, dict) or meta.get("generation") != generation:
+                return None
+            ids = [str(cid) for cid in meta.get("ids") or []]
+            checksums = meta.get("sha256")
+            if isinstance(checksums, dict) and any(
+                (_ids_sha256(ids) if name == META_IDS else _sha256((folder / name).read_bytes())) != digest
+                for name, digest in checksums.items()
+            ):
+                log.info("BM25 index in %s does not match its checksums: rebuilt from stored tokens", folder)
+                return None
+        except (OSError, ValueError, TypeError):
             return None
-        if meta.get("generation") != generation:
-            return None
-        ids = list(meta.get("ids") or [])
         if not ids:
             return cls([], None)
         import bm25s
@@ -163,11 +177,37 @@ class KeywordIndex:
         _quiet_bm25s()
         try:
             model = bm25s.BM25.load(str(folder), show_progress=False)
-        except (OSError, ValueError, KeyError):
-            return None
-        if int(model.scores.get("num_docs", -1)) != len(ids):
+            if not _consistent(model, len(ids)):
+                log.info("BM25 index in %s is inconsistent: rebuilt from stored tokens", folder)
+                return None
+        except Exception as exc:  # noqa: BLE001 - bm25s/numpy raise many kinds for damaged files
+            log.info("BM25 index in %s unreadable (%s): rebuilt from stored tokens", folder, exc)
             return None
         return cls(ids, model)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _ids_sha256(ids: list[str]) -> str:
+    return _sha256(json.dumps(ids, ensure_ascii=False).encode("utf-8"))
+
+
+def _consistent(model, documents: int) -> bool:
+    """The loaded score matrix's shape agrees with itself and with the number of documents (an index saved
+    before checksums were kept is only checked this way)."""
+    scores = model.scores
+    data, indices, indptr = scores.get("data"), scores.get("indices"), scores.get("indptr")
+    if int(scores.get("num_docs", -1)) != documents or data is None or indices is None or indptr is None:
+        return False
+    return bool(
+        indptr[0] == 0
+        and indptr[-1] == len(data) == len(indices)
+        and np.all(np.diff(indptr) >= 0)
+        and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < documents))
+        and np.all(np.isfinite(data))
+    )
 
 
 _CACHE: dict[str, tuple[int, KeywordIndex]] = {}

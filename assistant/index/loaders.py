@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from ..content.injection import strip_controls
 from ..errors import InputError
 from ..records import Document
 
@@ -255,9 +256,10 @@ def read_text(path: Path) -> tuple[str, str]:
 
 
 def clean_text(text: str) -> str:
-    """Remove scraping markers, line indentation/trailing spaces (ASCII and U+3000) and empty lines."""
+    """Remove control and format characters, scraping markers, line indentation/trailing spaces (ASCII and
+    U+3000) and empty lines."""
     text = _MARKER.sub("", text.replace("\ufeff", ""))
-    lines = (line.strip() for line in text.splitlines())
+    lines = (strip_controls(line).strip() for line in text.splitlines())  # ANSI, bidi, zero-width, C0/C1
     return "\n".join(line for line in lines if line)
 
 
@@ -324,7 +326,7 @@ def load_document(path: Path, meta: dict[str, Any] | None = None, *, root: Path 
     cleaned = clean_text(text)
     if not cleaned:
         raise _fail(path, "去掉标记和空白后没有文字内容。")
-    title = str(meta.get("title") or "").strip() or guess_title(cleaned, path.stem)
+    title = strip_controls(str(meta.get("title") or "")).strip() or guess_title(cleaned, path.stem)
     data = path.read_bytes()
     stamp = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     doc_type = meta.get("type")

@@ -38,12 +38,14 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..doctypes import load_doctypes
+from . import integrity
 from .embedding import Embedder, get_embedder
 from ..errors import IndexMismatchError, IndexMissingError, InputError
 from .ingest import (
     Manifest,
     build_keyword_index,
     chunk_from_dict,
+    entry_path,
     manifest_stamp,
     read_document_file,
     sync_store,
@@ -168,6 +170,12 @@ class DenseMatrix:
             parts.append(vectors)
         dim = parts[0].shape[1] if parts else 0
         matrix = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+        # rows in the order of ``chunks``, not in the order Chroma returns them (its write order, which a
+        # deletion and re-insertion changes): equal scores are then broken the same in every index
+        position = {cid: n for n, cid in enumerate(chunks)}
+        order = sorted(range(len(ids)), key=lambda row: position[ids[row]])
+        ids = [ids[row] for row in order]
+        matrix = matrix[order] if len(order) else matrix
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         normalised = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
         return cls(ids, normalised, chunks)
@@ -185,7 +193,9 @@ class DenseMatrix:
                 if str(saved["key"]) == key:
                     ids = saved["ids"].tolist()
                     matrix = saved["matrix"]
-                    if len(ids) == len(matrix) and all(cid in chunks for cid in ids):
+                    saved_ids = set(ids)
+                    canonical = [cid for cid in chunks if cid in saved_ids]
+                    if len(ids) == len(matrix) and ids == canonical:  # saved by this version: in order
                         return cls(ids, matrix, chunks)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             pass  # missing, stale or damaged: read from the store
@@ -221,8 +231,12 @@ class DenseMatrix:
         k = min(k, len(candidates))
         if k <= 0:
             return []
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(candidates) else np.arange(len(candidates))
-        top = top[np.argsort(-scores[top], kind="stable")]
+        if k < len(candidates):
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            top = np.flatnonzero(scores >= kth)  # every tie of the k-th score, so that ties go by row
+        else:
+            top = np.arange(len(candidates))
+        top = top[np.lexsort((top, -scores[top]))][:k]
         return [(self.ids[candidates[i]], float(scores[i])) for i in top]
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
@@ -238,12 +252,13 @@ class Retriever:
         self.manifest = manifest
         self.embedder = embedder
         self.store = store
-        self.chunks: dict[str, Chunk] = {}
-        for entry in manifest.documents.values():
+        self.chunks: dict[str, Chunk] = {}  # in the manifest's canonical order (``Manifest.in_order``)
+        for _, entry in manifest.in_order():
             stored = {c["chunk_id"]: c for c in read_document_file(manifest.index_dir, entry)["chunks"]}
             for cid in entry.get("chunk_ids", []):
                 if cid in stored:
                     self.chunks[cid] = chunk_from_dict(stored[cid])
+        self._position = {cid: n for n, cid in enumerate(self.chunks)}  # breaks ties between equal scores
         self._keyword: KeywordIndex | None = None
         self._keyword_codes: tuple[KeywordIndex, FilterCodes] | None = None
         self._dense: DenseMatrix | None = None
@@ -254,6 +269,7 @@ class Retriever:
     @classmethod
     def open(cls, settings: Settings) -> Retriever:
         index_dir = Path(settings.index_dir)
+        integrity.check_complete(index_dir)  # a rebuild running, or one that was killed half-way
         key = str(index_dir.resolve())
         stamp = manifest_stamp(index_dir)
         if stamp is None:
@@ -376,7 +392,7 @@ class Retriever:
                 nudge = TIE_WEIGHT * score / top if top > 0 else 0.0
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank) + nudge
         dense_rank, keyword_rank = ranks
-        order = sorted(fused, key=lambda c: -fused[c])
+        order = sorted(fused, key=lambda c: (-fused[c], self._position.get(c, 0)))
         if matrix is not None:
             vectors = matrix.vectors(order)
         else:
@@ -428,7 +444,7 @@ class Retriever:
             "doc_type": chunk.doc_type,
             "heading_path": chunk.heading_path,
             "role": chunk.role,
-            "path": entry.get("path", ""),
+            "path": str(entry_path(self.manifest.index_dir, entry)) if entry.get("path") else "",
             "text": chunk.text,
             "before": before,
             "after": after,

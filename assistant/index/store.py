@@ -18,7 +18,11 @@ That costs the size of the vector database once, and lets an index on a read-onl
 from __future__ import annotations
 
 import atexit
+import contextlib
+import logging
+import re
 import shutil
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -33,13 +37,16 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError
 
-from ..errors import BackendError, InputError, StorageError
+from ..errors import BackendError, InputError, StorageError, UserError
+from .integrity import damaged
 from ..records import Chunk
 from ..settings import Settings
 
 _CLIENTS: dict[tuple[str, str], Any] = {}
 _COPIES: dict[str, Path] = {}  # read-only chroma folder -> the temporary folder holding its searchable copy
 _CLIENTS_LOCK = threading.Lock()
+_SEGMENT_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+log = logging.getLogger(__name__)
 WRITE_BATCH = 256
 READ_BATCH = 5000  # ids per read of stored vectors (Retriever's in-memory matrix)
 
@@ -48,7 +55,13 @@ def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
-def _unreachable(url: str, exc: BaseException) -> BackendError:
+def _unreachable(url: str, exc: BaseException, timeout: float = 0.0) -> BackendError:
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendError(
+            f"Chroma 服务器 {url} 接受了连接，但超过 {timeout:g} 秒没有应答（服务器卡住或过载）。"
+            "请检查或重启该服务器（chroma run …）；如需等待更久，可调大 ASSISTANT_CHROMA_TIMEOUT；"
+            "不设置 ASSISTANT_CHROMA_URL 则使用本地内置索引。"
+        )
     return BackendError(
         f"无法连接 Chroma 服务器 {url}（{exc}）。请检查 ASSISTANT_CHROMA_URL 是否正确，"
         f"或先启动服务器：chroma run --path 索引文件夹 --host 127.0.0.1 --port 端口；"
@@ -80,12 +93,17 @@ def _sqlite_kind(exc: BaseException) -> str | None:
         return "readonly"
     if "unable to open database" in text or "(code: 14)" in text:
         return "cannot-open"
+    if any(s in text for s in ("malformed", "not a database", "(code: 11)", "(code: 26)", "corrupt", "hnsw")):
+        return "damaged"
     return None
 
 
-def _explain(exc: BaseException, where: str, index_dir: str) -> StorageError | None:
-    """A Chinese explanation of a disk failure inside Chroma, saying what to do; None for other errors."""
+def _explain(exc: BaseException, where: str, index_dir: str) -> UserError | None:
+    """A Chinese explanation of a failure inside the embedded Chroma (a full, read-only or unopenable disk;
+    a damaged database), saying what to do; None for other errors."""
     kind = _sqlite_kind(exc)
+    if kind == "damaged":
+        return damaged("向量库", chroma_path_of(index_dir), f"数据库无法读取（{exc}）")
     if kind == "full":
         return StorageError(
             f"磁盘空间不足，{where}无法写入。已入库的内容保持完整：请清理磁盘空间后重新运行同一操作。"
@@ -133,6 +151,25 @@ def _searchable_copy(path: Path) -> Any:
     return client
 
 
+def _http_client(url: str, timeout: float) -> Any:
+    """A client of the Chroma server at ``url`` whose every request gives up after ``timeout`` seconds.
+    chromadb's HTTP client waits forever (``httpx.Client(timeout=None)``) and takes no timeout setting, so
+    the server is first asked for its heartbeat under the timeout (a server that accepts connections and
+    never answers is reported here, not hung on), then the client's session gets the timeout."""
+    host, port, ssl = _parse_url(url)
+    limit = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+    scheme = "https" if ssl else "http"
+    try:
+        httpx.get(f"{scheme}://{host}:{port}/api/v2/heartbeat", timeout=limit)
+        client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_chroma_settings())
+    except (ValueError, httpx.HTTPError, OSError) as exc:
+        raise _unreachable(url, exc, timeout) from exc
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = limit
+    return client
+
+
 def _client(settings: Settings, read_only: bool = False) -> Any:
     """The cached client for ``settings``. A ``read_only`` caller (search) of an embedded index that cannot
     be written gets a client on a temporary copy; a writer gets a ``StorageError`` instead."""
@@ -146,11 +183,7 @@ def _client(settings: Settings, read_only: bool = False) -> Any:
         if read_only and copy_key in _CLIENTS:
             return _CLIENTS[copy_key]
         if url:
-            host, port, ssl = _parse_url(url)
-            try:
-                client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=_chroma_settings())
-            except (ValueError, httpx.HTTPError, OSError) as exc:
-                raise _unreachable(url, exc) from exc
+            client = _http_client(url, settings.chroma_timeout)
         else:
             path.mkdir(parents=True, exist_ok=True)
             try:
@@ -159,10 +192,8 @@ def _client(settings: Settings, read_only: bool = False) -> Any:
                 if read_only and _sqlite_kind(exc) == "readonly":
                     _CLIENTS[copy_key] = _searchable_copy(path)
                     return _CLIENTS[copy_key]
-                explained = _explain(exc, f"向量库（{path}）", str(path.parent))
-                if explained is None:
-                    raise
-                raise explained from exc
+                explained = _explain(exc, "向量库", str(path.parent))
+                raise explained or damaged("向量库", path, f"无法打开（{exc}）") from exc
         _CLIENTS[key] = client
         return client
 
@@ -184,6 +215,7 @@ class ChunkStore:
         if len(collection_name) < 3:
             raise ValueError("Chroma collection names need at least 3 characters")
         self.url = settings.chroma_url.strip()
+        self._timeout = settings.chroma_timeout
         self.name = collection_name
         self._index_dir = str(settings.index_dir)
         self._where = (
@@ -200,12 +232,14 @@ class ChunkStore:
         try:
             yield
         except (httpx.HTTPError, ConnectionError) as exc:
-            raise _unreachable(self.url or "（本地）", exc) from exc
+            raise _unreachable(self.url or "（本地）", exc, self._timeout) from exc
         except InternalError as exc:
             explained = _explain(exc, self._where, self._index_dir)
-            if explained is None:
-                raise
-            raise explained from exc
+            if explained is not None:
+                raise explained from exc
+            if self.url:
+                raise BackendError(f"Chroma 服务器 {self.url} 报告内部错误（{exc}），请检查服务器日志。") from exc
+            raise damaged("向量库", chroma_path_of(self._index_dir), f"读写失败（{exc}）") from exc
         except ValueError as exc:
             if self.url and "connect" in str(exc).lower():
                 raise _unreachable(self.url, exc) from exc
@@ -223,6 +257,23 @@ class ChunkStore:
                     documents=[c.text for c in part],
                     metadatas=[c.metadata() for c in part],
                 )
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` the collection holds."""
+        ids = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), READ_BATCH):
+            with self._guard():
+                found.update(self._collection.get(ids=ids[start : start + READ_BATCH], include=[])["ids"])
+        return found
+
+    def refresh_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Set the stored metadata of ``chunks`` (already in the collection) to theirs; vectors and texts
+        are left as they are."""
+        for start in range(0, len(chunks), WRITE_BATCH):
+            part = chunks[start : start + WRITE_BATCH]
+            with self._guard():
+                self._collection.update(ids=[c.chunk_id for c in part], metadatas=[c.metadata() for c in part])
 
     def delete_ids(self, ids: Sequence[str]) -> None:
         ids = list(ids)
@@ -316,14 +367,64 @@ def open_store(settings: Settings, collection_name: str, read_only: bool = False
     return ChunkStore(settings, collection_name, read_only=read_only)
 
 
-def drop_local_collections(settings: Settings) -> None:
-    """Delete every collection of the embedded database under ``index_dir`` (a rebuild whose manifest is
-    unreadable). Never touches a server, which other indexes may share."""
-    if settings.chroma_url.strip() or not chroma_path(settings).is_dir():
+def chroma_path_of(index_dir: str | Path) -> Path:
+    return Path(index_dir) / "chroma"
+
+
+def discard_local(settings: Settings) -> None:
+    """Delete the embedded Chroma database under ``index_dir`` whole, without opening it (a rebuild: the
+    database may be damaged, or hold collections no manifest names). Cached clients of it are closed and
+    forgotten first, so the next ``open_store`` starts a fresh database. Never touches a server."""
+    if settings.chroma_url.strip():
         return
+    close_local(settings)
+    shutil.rmtree(chroma_path(settings).resolve(), ignore_errors=True)
+
+
+def drop_orphans(settings: Settings, keep: str) -> list[str]:
+    """Delete the collections of the embedded database other than ``keep`` (left by a lost manifest: the
+    embedded database is this index's alone). Returns their names. Never touches a server, which other
+    indexes may share."""
+    if settings.chroma_url.strip() or not chroma_path(settings).is_dir():
+        return []
     client = _client(settings)
-    for collection in client.list_collections():
-        client.delete_collection(getattr(collection, "name", collection))
+    try:
+        names = [getattr(c, "name", c) for c in client.list_collections()]
+        orphans = [name for name in names if name != keep]
+        for name in orphans:
+            client.delete_collection(name)
+    except InternalError as exc:
+        explained = _explain(exc, "向量库", str(settings.index_dir))
+        raise explained or damaged("向量库", chroma_path(settings), f"读写失败（{exc}）") from exc
+    if orphans:
+        close_local(settings)
+        _reclaim(chroma_path(settings))
+    return orphans
+
+
+def close_local(settings: Settings) -> None:
+    """Close and forget every client of the embedded database of ``settings`` (chromadb caches the system
+    per path: a later client would otherwise get the old one back)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    release(settings)
+    SharedSystemClient._identifier_to_system.pop(str(chroma_path(settings).resolve()), None)
+
+
+def _reclaim(path: Path) -> None:
+    """After collections were deleted: remove the vector segment folders no collection uses any more and
+    return the database's free pages to the disk (Chroma leaves both behind, so an orphaned collection
+    would keep its disk space). Skipped quietly when another process holds the database."""
+    try:
+        with contextlib.closing(sqlite3.connect(path / "chroma.sqlite3", timeout=2)) as db:
+            live = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+            db.execute("VACUUM")
+    except sqlite3.Error as exc:
+        log.info("chroma database not compacted: %s", exc)
+        return
+    for child in path.iterdir():
+        if child.is_dir() and _SEGMENT_RE.fullmatch(child.name) and child.name not in live:
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def release(settings: Settings) -> None:

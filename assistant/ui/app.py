@@ -25,6 +25,8 @@ from ..draft import pipeline as drafting  # noqa: E402
 from ..errors import UserError  # noqa: E402
 from ..index.retrieval import warm_in_background  # noqa: E402
 from ..settings import Settings  # noqa: E402
+from . import exports  # noqa: E402
+from .auth import server_middleware  # noqa: E402
 from .corpus_tab import CorpusTab  # noqa: E402
 from .draft_tab import DraftTab  # noqa: E402
 from .settings_tab import SettingsTab  # noqa: E402
@@ -107,7 +109,9 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "server_name": settings.host,
         "server_port": settings.port,
         "auth": auth,
-        "auth_message": "请输入用户名和密码登录公文写作助手。" if auth else None,
+        "auth_message": "请输入用户名和密码登录公文写作助手。连续输错后需等待一段时间才能再试。"
+        if auth
+        else None,
         "share": False,
         "run_history": False,
         "enable_monitoring": False,
@@ -116,6 +120,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "mcp_server": False,
         "ssr_mode": False,
         "pwa": False,
+        # only the login page answers without a login; exported drafts removed when the server stops
+        "app_kwargs": {"middleware": server_middleware(), "lifespan": exports.lifespan},
     }
 
 
@@ -123,5 +129,6 @@ def launch(app: gr.Blocks, settings: Settings, **overrides: Any) -> tuple:
     """Serve ``app`` with ``launch_options(settings)`` (``overrides`` win, e.g. ``prevent_thread_lock``).
     The index is opened and its vectors loaded in the background meanwhile, so the first search is fast."""
     options = {**launch_options(settings), **overrides}
+    app.delete_cache = app.delete_cache or exports.GRADIO_CACHE_POLICY  # Gradio's copies of downloads
     warm_in_background(settings)
     return app.launch(**options)

@@ -9,8 +9,6 @@ pipeline stays free of any UI code. Per-writer data lives in ``gr.State`` (this 
 
 from __future__ import annotations
 
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from ..evals import metrics
 from ..index.loaders import load_document
 from ..index.retrieval import Retriever
 from ..records import Draft, DraftRequest, Outline
+from . import exports
 from .stream import StreamView, stream_pipeline
 from .views import (
     MATERIAL_SUFFIXES,
@@ -68,8 +67,7 @@ def read_materials(paths: list[str] | None) -> list[str]:
 
 def export_files(draft: Draft) -> tuple[str, str]:
     """Write the draft as .docx (GB/T 9704) and .md into a fresh temp folder; return both paths."""
-    folder = Path(tempfile.gettempdir()) / "gongwen-ui" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = exports.new_folder()  # removed when the server stops
     docx_path = folder / safe_filename(draft.title, ".docx")
     md_path = folder / safe_filename(draft.title, ".md")
     export.write_docx(draft, docx_path)
