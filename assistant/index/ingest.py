@@ -48,9 +48,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from . import chunking, loaders, structure
 from ..doctypes import get_doctype
-from .embedding import BATCH_SIZE, Embedder, get_embedder
 from ..errors import (
     IndexMismatchError,
     IndexMissingError,
@@ -59,9 +57,11 @@ from ..errors import (
     UserError,
     describe_os_error,
 )
-from .keyword import KeywordIndex, remember, tokenize
 from ..records import Chunk, Document, ParsedDocument
 from ..settings import Settings
+from . import chunking, loaders, structure
+from .embedding import BATCH_SIZE, Embedder, get_embedder
+from .keyword import KeywordIndex, remember, tokenize
 from .store import ChunkStore, drop_local_collections, open_store
 from .store import release as release_store
 

@@ -38,8 +38,10 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..doctypes import load_doctypes
-from .embedding import Embedder, get_embedder
 from ..errors import IndexMismatchError, IndexMissingError, InputError
+from ..records import ROLES, Chunk, Passage
+from ..settings import Settings
+from .embedding import Embedder, get_embedder
 from .ingest import (
     Manifest,
     build_keyword_index,
@@ -49,8 +51,6 @@ from .ingest import (
     sync_store,
 )
 from .keyword import KeywordIndex, cached
-from ..records import ROLES, Chunk, Passage
-from ..settings import Settings
 from .store import ChunkStore, open_store, where_filter
 
 RRF_K = 60
