@@ -11,6 +11,15 @@ Section ``form``:
   paragraph  unheaded body paragraph(s) recognised by role (a speech's review, problems, causes)
   topics     topic-sentence paragraphs (``对标政治强统领。…``), as in work reports
 Section ``numbering`` (inside the section): ``subheadings`` (（一）（二）), ``items`` (一是、二是), ``none``.
+
+``detect`` (type detection, ``index/detect.py``): either a flat table ``{word: weight}`` (body words, the
+first format) or a table per zone of the document, ``{zone: {regular expression: weight}}``, with zones
+``DETECT_ZONES``: title (title and —— subtitle lines, each line ending at ``$``), speaker (speaker, unit and
+date lines under the title), salutation, opening (first ~300 characters of the body), closing (last ~240),
+signature (trailing name/date lines), headings (each numbered heading or topic sentence), person and body
+(the whole text; each match counts, up to a cap), shape (computed features: ``topics``). Weights may be
+negative. Patterns use full-width punctuation. A zone this version does not know is kept and ignored, so a
+schema written for a later version still loads.
 """
 
 from __future__ import annotations
@@ -26,6 +35,18 @@ from .errors import InputError
 from .records import ROLES
 
 FORMS = ("heading", "points", "paragraph", "topics")
+DETECT_ZONES = (
+    "title",
+    "speaker",
+    "salutation",
+    "opening",
+    "closing",
+    "signature",
+    "headings",
+    "person",
+    "body",
+    "shape",
+)
 NUMBERINGS = ("subheadings", "items", "none")
 
 
@@ -62,8 +83,9 @@ class DocType:
     sections: tuple[SectionSpec, ...]
     length_min: int
     length_max: int
-    detect: dict[str, int] = field(default_factory=dict)  # keyword -> weight, for type detection
+    detect: dict[str, float] = field(default_factory=dict)  # body word (regex) -> weight, the flat table
     path: str = ""
+    detect_zones: dict[str, dict[str, float]] = field(default_factory=dict)  # zone -> {regex: weight}
 
     def section(self, key: str) -> SectionSpec:
         for spec in self.sections:
@@ -92,6 +114,32 @@ def _formula(path: Path, data: object, name: str) -> Formula:
     except re.error as exc:
         raise _bad(path, f"{name}.pattern 不是有效的正则表达式：{exc}") from exc
     return Formula(required=bool(data.get("required", True)), pattern=str(data["pattern"]))
+
+
+def _weights(path: Path, where: str, table: object) -> dict[str, float]:
+    if not isinstance(table, dict):
+        raise _bad(path, f"{where} 应为“正则表达式: 权重”的映射")
+    out: dict[str, float] = {}
+    for pattern, weight in table.items():
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise _bad(path, f"{where} 中的“{pattern}”不是有效的正则表达式：{exc}") from exc
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise _bad(path, f"{where} 中“{pattern}”的权重应为数字")
+        out[str(pattern)] = float(weight)
+    return out
+
+
+def _detect(path: Path, data: object) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """(flat body words, zone tables) of a schema's ``detect`` entry (either format, or both mixed)."""
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise _bad(path, "detect 应为映射")
+    flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    zones = {str(k): _weights(path, f"detect.{k}", v) for k, v in data.items() if isinstance(v, dict)}
+    return _weights(path, "detect", flat), zones
 
 
 def load_doctype(path: Path) -> DocType:
@@ -129,6 +177,7 @@ def load_doctype(path: Path) -> DocType:
     if not sections:
         raise _bad(path, "至少需要一个章节")
     length = data["length"]
+    detect, zones = _detect(path, data.get("detect"))
     return DocType(
         name=str(data["name"]),
         label=str(data["label"]),
@@ -141,8 +190,9 @@ def load_doctype(path: Path) -> DocType:
         sections=tuple(sections),
         length_min=int(length["min"]),
         length_max=int(length["max"]),
-        detect={str(k): int(v) for k, v in (data.get("detect") or {}).items()},
+        detect=detect,
         path=str(path),
+        detect_zones=zones,
     )
 
 
@@ -165,6 +215,11 @@ def load_doctypes(prompts_dir: Path) -> dict[str, DocType]:
     if not types:
         raise InputError(f"在 {folder} 下没有找到任何文种定义（*/schema.yaml）。")
     return types
+
+
+def type_names(prompts_dir: Path) -> tuple[str, ...]:
+    """The names of the types under ``prompts_dir`` (the schemas, not a list in code, say which exist)."""
+    return tuple(load_doctypes(prompts_dir))
 
 
 def get_doctype(name: str, prompts_dir: Path) -> DocType:
