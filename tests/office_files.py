@@ -40,7 +40,7 @@ RICH_BODY = "".join(
         f'<w:p><w:moveFrom w:id="3" w:author="a">{_r("旧位置的句子。")}</w:moveFrom></w:p>',
         f'<w:p><w:moveTo w:id="4" w:author="a">{_r("新位置的句子。")}</w:moveTo></w:p>',
         # an inline content control, and a block one
-        f"<w:p>{_r('所在单位：')}<w:sdt><w:sdtPr><w:alias w:val=\"单位\"/></w:sdtPr>"
+        f'<w:p>{_r("所在单位：")}<w:sdt><w:sdtPr><w:alias w:val="单位"/></w:sdtPr>'
         f"<w:sdtContent>{_r('市医保局机关党支部')}</w:sdtContent></w:sdt></w:p>",
         f"<w:sdt><w:sdtPr/><w:sdtContent><w:p>{_r('控件中的整段文字。')}</w:p></w:sdtContent></w:sdt>",
         # a content control still showing its placeholder: nothing was written in it
@@ -55,14 +55,14 @@ RICH_BODY = "".join(
         f"{_r('页。')}</w:p>",
         # a smart tag and a hyperlink
         f'<w:p><w:smartTag w:uri="urn:schemas-microsoft-com:office:smarttags" w:element="place">'
-        f"{_r('河北省石家庄市')}</w:smartTag>{_r('的')}<w:hyperlink w:anchor=\"x\">{_r('医保服务站')}</w:hyperlink>"
+        f'{_r("河北省石家庄市")}</w:smartTag>{_r("的")}<w:hyperlink w:anchor="x">{_r("医保服务站")}</w:hyperlink>'
         f"{_r('建成运行。')}</w:p>",
         # hidden text
-        f'<w:p>{_r("可见文字。")}<w:r><w:rPr><w:vanish/></w:rPr><w:t>隐藏文字。</w:t></w:r></w:p>',
+        f"<w:p>{_r('可见文字。')}<w:r><w:rPr><w:vanish/></w:rPr><w:t>隐藏文字。</w:t></w:r></w:p>",
         # a footnote reference: the footnote's text lives in footnotes.xml, not in the body
         f'<w:p>{_r("正文句子")}<w:r><w:footnoteReference w:id="1"/></w:r>{_r("。")}</w:p>',
         # a text box, written as Word does: the DrawingML box and its VML fallback hold the same text
-        "<w:p><w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing><wp:anchor><a:graphic><a:graphicData>"
+        '<w:p><w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:anchor><a:graphic><a:graphicData>'
         "<wps:wsp><wps:txbx><w:txbxContent>"
         f"<w:p>{_r('文本框里的文字。')}</w:p>"
         "</w:txbxContent></wps:txbx></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
@@ -70,8 +70,16 @@ RICH_BODY = "".join(
         f"<w:p>{_r('文本框里的文字。')}</w:p>"
         "</w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>",
         # a table: one text line per row, merged cells once
-        "<w:tbl><w:tr><w:tc><w:p>" + _r("支部") + "</w:p></w:tc><w:tc><w:p>" + _r("党员人数") + "</w:p></w:tc></w:tr>"
-        "<w:tr><w:tc><w:p>" + _r("第一支部") + "</w:p></w:tc><w:tc><w:p>" + _r("12") + "</w:p></w:tc></w:tr></w:tbl>",
+        "<w:tbl><w:tr><w:tc><w:p>"
+        + _r("支部")
+        + "</w:p></w:tc><w:tc><w:p>"
+        + _r("党员人数")
+        + "</w:p></w:tc></w:tr>"
+        "<w:tr><w:tc><w:p>"
+        + _r("第一支部")
+        + "</w:p></w:tc><w:tc><w:p>"
+        + _r("12")
+        + "</w:p></w:tc></w:tr></w:tbl>",
     ]
 )
 RICH_EXPECTED = [

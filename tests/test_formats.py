@@ -22,7 +22,9 @@ from assistant.index import loaders, office
 from assistant.settings import PROJECT_ROOT
 
 SEED = PROJECT_ROOT / "corpus" / "002_fbcf8ade7eff2f0f.txt"
-needs_libreoffice = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice is installed by setup.sh")
+needs_libreoffice = pytest.mark.skipif(
+    office.soffice() is None, reason="LibreOffice is installed by setup.sh"
+)
 
 
 def seed_lines() -> list[str]:
