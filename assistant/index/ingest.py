@@ -450,6 +450,25 @@ class _Indexer:
             and entry.get("path") == document.path
         )
 
+    def unchanged_file(self, path: Path, meta: dict[str, Any]) -> list[str]:
+        """The ids of the documents indexed from ``path`` when the file, its metadata and the chunker are
+        all as they were (every part of a 合集 present), else []."""
+        entries = {k: e for k, e in self.manifest.documents.items() if e.get("path") == str(path)}
+        if not entries:
+            return []
+        parts = sorted(e.get("part", 0) for e in entries.values())
+        if parts != [0] and parts != list(range(1, next(iter(entries.values())).get("parts", 1) + 1)):
+            return []
+        if any(e.get("chunker") != self.signature or not e.get("raw_hash") for e in entries.values()):
+            return []
+        try:
+            digest = loaders.file_hash(path, meta)
+        except OSError:
+            return []
+        if any(e["raw_hash"] != digest for e in entries.values()):
+            return []
+        return sorted(entries, key=lambda k: entries[k].get("part", 0))
+
     def index(self, document: Document, part: int = 0, parts: int = 1) -> tuple[int, int]:
         """(Re)index one document and commit it to the manifest. Returns (chunks written, embedded)."""
         return self.commit([self.prepare(document, part=part, parts=parts)])[0]
@@ -703,6 +722,16 @@ def ingest(
                 if catalogs[folder] is None:  # a broken catalog: keep that folder's documents as indexed
                     failed.add(path)
                     bar.step(path.name)
+                    continue
+                meta = catalogs[folder].get(path.name, {})
+                unchanged = indexer.unchanged_file(path, meta)
+                if unchanged:  # every document of the file is indexed as it is now: nothing to read
+                    for doc_id in unchanged:
+                        loaded_ids[doc_id] = path
+                        report.skipped.append(doc_id)
+                    bar.total += len(unchanged) - 1
+                    for doc_id in unchanged:
+                        bar.step(manifest.documents[doc_id].get("title", path.name))
                     continue
                 try:
                     read = read_file(

@@ -254,6 +254,17 @@ def guess_title(text: str, fallback: str) -> str:
     return fallback
 
 
+def file_hash(path: Path, meta: dict[str, Any]) -> str:
+    """sha256 of the file's bytes and its metadata: what ``Document.raw_hash`` holds, so ingest can tell an
+    unchanged file without reading it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(b"\n" + json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+    return digest.hexdigest()
+
+
 def load_document(path: Path, meta: dict[str, Any] | None = None, *, root: Path | None = None) -> Document:
     """Read, decode and clean one file. ``meta`` (type/title/source) defaults to the file's entry in the
     ``catalog.yaml`` beside it. ``root`` is the corpus folder the doc id is relative to (default: the
@@ -275,8 +286,6 @@ def load_document(path: Path, meta: dict[str, Any] | None = None, *, root: Path 
             "范文应为公文的正文：请拆分成多个文件后再导入。",
         )
     title = str(meta.get("title") or "").strip() or guess_title(cleaned, path.stem)
-    data = path.read_bytes()
-    stamp = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     doc_type = meta.get("type")
     return Document(
         doc_id=str(meta.get("doc_id") or doc_id_for(path, root)),
@@ -286,7 +295,7 @@ def load_document(path: Path, meta: dict[str, Any] | None = None, *, root: Path 
         doc_type=str(doc_type) if doc_type else None,
         source=str(meta.get("source") or ""),
         encoding=encoding,
-        raw_hash=hashlib.sha256(data + b"\n" + stamp).hexdigest(),
+        raw_hash=file_hash(path, meta),
     )
 
 

@@ -289,13 +289,12 @@ def docx_lines(path: Path) -> tuple[list[str], str]:
             data = _read_part(archive, main, MAX_XML_BYTES, path)
             if data is None:
                 raise InputError(DOCX_BROKEN.format(name=path.name))
-            paragraphs = len(_PARAGRAPH_TAG.findall(data))
-            if paragraphs > MAX_PARAGRAPHS:
-                raise _fail(
-                    path,
-                    f"文件有 {paragraphs} 个段落，超过单篇范文 {MAX_PARAGRAPHS} 段的上限。"
-                    "请拆分成多个文件，或只保留正文后再导入。",
-                )
+            for paragraphs, _ in enumerate(_PARAGRAPH_TAG.finditer(data), 1):  # counted before parsing
+                if paragraphs > MAX_PARAGRAPHS:
+                    raise _fail(
+                        path,
+                        f"文件的段落超过单篇范文 {MAX_PARAGRAPHS} 段的上限。请拆分成多个文件，或只保留正文后再导入。",
+                    )
             folder = main.rsplit("/", 1)[0] if "/" in main else ""
             styles = _style_names(archive, f"{folder}/styles.xml" if folder else "styles.xml", path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
