@@ -48,7 +48,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from ..content import hygiene
+from ..content import hygiene, lexicon
 from ..doctypes import get_doctype, load_doctypes
 from ..errors import (
     IndexMismatchError,
@@ -543,6 +543,7 @@ class _Indexer:
                 "salutation": parsed.salutation,
                 "opening": parsed.opening,
                 "closing": parsed.closing,
+                "terms": lexicon.document_terms(document.title, document.text),
                 "chunks": [
                     dict(c.to_dict(), tokens=tokenize(t))
                     for c, t in zip(item.chunks, item.texts, strict=True)
