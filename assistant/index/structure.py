@@ -226,7 +226,7 @@ class _Builder:
         self.doc_type = doc_type
         self.doctype = doctype
         self.points_role = _points_role(doctype)
-        forms = {spec.form for spec in doctype.sections} if doctype else set()
+        forms = {spec.form for spec in (doctype.all_sections or doctype.sections)} if doctype else set()
         self.paragraphs = "paragraph" in forms  # unheaded review/problems paragraphs (a speech)
         self.topics = "topics" in forms  # topic-sentence paragraphs (a work report)
         self.sections: list[Section] = []
