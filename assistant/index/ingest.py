@@ -2,7 +2,9 @@
 
 The index folder holds:
   manifest.json            format version, embedder, chunker, collection name, generation, type overrides,
-                           and per document: path, raw_hash, title, type, confidence, sections, chunk ids, file
+                           and per document: path, raw_hash, title, type, confidence, sections, chunk ids, file,
+                           hygiene warnings and counts, the two likeliest types (when detected), a MinHash
+                           signature and its near duplicates, and part/parts for a document of a 合集
   documents/<id>.<h>.json  the cleaned Document, a section summary and the chunks with their BM25 tokens;
                            content-addressed (h hashes the content), so a file is never rewritten in place
   bm25/                    the keyword index, tagged with the manifest generation it was built for
