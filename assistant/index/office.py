@@ -28,9 +28,11 @@ skips (insertions, content controls, text boxes) is kept.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import zipfile
@@ -358,23 +360,27 @@ def convert_to_docx(path: Path) -> tuple[list[str], str]:
             str(source),
         ]
         env = dict(os.environ, HOME=str(work))
+        process = subprocess.Popen(
+            command,
+            cwd=work,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: a timeout ends soffice.bin, not just the wrapper
+        )
         try:
-            subprocess.run(
-                command,
-                cwd=work,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=CONVERT_TIMEOUT,
-                check=False,
-                start_new_session=True,
-            )
+            process.wait(timeout=CONVERT_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
             raise _fail(
                 path,
                 f"{kind}文件转换超过 {CONVERT_TIMEOUT} 秒仍未完成。请用 WPS 或 Word 另存为 .docx 再导入。",
             ) from exc
+        finally:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         result = work / "out" / "input.docx"
         if not result.is_file() or result.stat().st_size == 0:
             raise broken
