@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
+from assistant.doctypes import type_names
 from assistant.evals import runs as evals
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -36,12 +37,9 @@ def _json_run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int,
 def test_shipped_cases_cover_every_type_with_points_and_facts() -> None:
     cases = evals.load_cases(CASES, PROJECT_ROOT / "prompts")
     assert len(cases) >= 24
-    assert Counter(c.doc_type for c in cases) == {
-        "speech": 6,
-        "duty-report": 6,
-        "research-report": 6,
-        "work-report": 6,
-    }
+    counts = Counter(c.doc_type for c in cases)
+    assert counts == {"speech": 6, "duty-report": 6, "research-report": 6, "work-report": 6, "summary": 3}
+    assert set(counts) == set(type_names(PROJECT_ROOT / "prompts"))  # every type the schemas define
     for case in cases:
         assert Path(case.path).stem == case.id
         assert len(case.request.points) >= 3, case.id

@@ -136,7 +136,7 @@ def _type_line(d: dict, labels: dict[str, str]) -> str:
             for name, confidence in d.get("type_candidates", [])
         )
         return f"文种 {ingest_mod.UNKNOWN_LABEL}（{source}；最像：{guesses or '无'}）"
-    confidence = f" {d['type_confidence']:.2f}" if d["type_source"] == "detected" else ""
+    confidence = f" {min(d['type_confidence'], 0.99):.2f}" if d["type_source"] == "detected" else ""
     label = labels.get(d["doc_type"], "")
     return f"文种 {label + ' ' if label else ''}{d['doc_type']}（{source}{confidence}）"
 
