@@ -174,6 +174,11 @@ def _stages(params: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     structure.detect_type(text)
     out["detect_s"] = round(time.perf_counter() - started, 2)
+    from assistant.content import lexicon
+
+    started = time.perf_counter()
+    lexicon.document_terms("x", text)
+    out["terms_s"] = round(time.perf_counter() - started, 2)
     out["chunks"] = len(chunks)
     return out
 
