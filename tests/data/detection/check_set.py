@@ -140,7 +140,11 @@ def shared_runs(a: str, b_grams: set[str]) -> list[str]:
 
 def find_public_corpus(arg: str | None) -> Path | None:
     candidates = [arg] if arg else []
-    candidates += [os.environ.get("PUBLIC_CORPUS_DIR"), REPO.parent / "shared" / "public-corpus"]
+    candidates += [
+        REPO / "corpus-public",
+        os.environ.get("PUBLIC_CORPUS_DIR"),
+        REPO.parent / "shared" / "public-corpus",
+    ]
     candidates += [REPO.parent.parent / "shared" / "public-corpus", "/work/shared/public-corpus"]
     for cand in candidates:
         if cand and Path(cand).is_dir():
