@@ -260,6 +260,7 @@ def _report(result: dict[str, Any]) -> str:
                 "bm25_tokens_s",
                 "hygiene_s",
                 "detect_s",
+                "terms_s",
                 "chunks",
                 "peak_rss_mb",
             ],
