@@ -11,6 +11,16 @@ Section ``form``:
   paragraph  unheaded body paragraph(s) recognised by role (a speech's review, problems, causes)
   topics     topic-sentence paragraphs (``对标政治强统领。…``), as in work reports
 Section ``numbering`` (inside the section): ``subheadings`` (（一）（二）), ``items`` (一是、二是), ``none``.
+
+``detect`` (type detection, ``index/detect.py``): either a flat table ``{word: weight}`` (body words, the
+first format) or a table per zone of the document, ``{zone: {regular expression: weight}}``, with zones
+``DETECT_ZONES``: title (title and —— subtitle lines, each line ending at ``$``), speaker (speaker, unit and
+date lines under the title), salutation, opening (first ~300 characters of the body), closing (last ~240),
+signature (trailing name/date lines), headings (each numbered heading or topic sentence), person and body
+(the whole text; each match counts, up to a cap), shape (computed features: ``topics``). Weights may be
+negative. Patterns use full-width punctuation. A zone this version does not know is kept and ignored, so a
+schema written for a later version still loads.
+
 Section ``needs``: what the section must say, in the writer's words (主要做法、数据和典型事例); it becomes the
 guidance gap 【待补：围绕“…”写明…】 where neither the writer nor the corpus supplies text.
 Section ``style``: how its 小标题 read (对仗 ``要…`` headings for a speech's 意见, topic sentences for a 汇报);
@@ -43,6 +53,18 @@ from .errors import InputError
 from .records import ROLES
 
 FORMS = ("heading", "points", "paragraph", "topics")
+DETECT_ZONES = (
+    "title",
+    "speaker",
+    "salutation",
+    "opening",
+    "closing",
+    "signature",
+    "headings",
+    "person",
+    "body",
+    "shape",
+)
 NUMBERINGS = ("subheadings", "items", "none")
 
 
@@ -98,8 +120,9 @@ class DocType:
     sections: tuple[SectionSpec, ...]
     length_min: int
     length_max: int
-    detect: dict[str, int] = field(default_factory=dict)  # keyword -> weight, for type detection
+    detect: dict[str, float] = field(default_factory=dict)  # body word (regex) -> weight, the flat table
     path: str = ""
+    detect_zones: dict[str, dict[str, float]] = field(default_factory=dict)  # zone -> {regex: weight}
     skeletons: tuple[Skeleton, ...] = ()
     all_sections: tuple[SectionSpec, ...] = ()  # every section any skeleton uses
     skeleton: str = ""  # the skeleton ``sections`` follows
@@ -192,6 +215,32 @@ def _register(path: Path, data: object, where: str) -> tuple[tuple[str, str], ..
     return tuple((str(k), str(v or "")) for k, v in data.items())
 
 
+def _weights(path: Path, where: str, table: object) -> dict[str, float]:
+    if not isinstance(table, dict):
+        raise _bad(path, f"{where} 应为“正则表达式: 权重”的映射")
+    out: dict[str, float] = {}
+    for pattern, weight in table.items():
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise _bad(path, f"{where} 中的“{pattern}”不是有效的正则表达式：{exc}") from exc
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise _bad(path, f"{where} 中“{pattern}”的权重应为数字")
+        out[str(pattern)] = float(weight)
+    return out
+
+
+def _detect(path: Path, data: object) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """(flat body words, zone tables) of a schema's ``detect`` entry (either format, or both mixed)."""
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise _bad(path, "detect 应为映射")
+    flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    zones = {str(k): _weights(path, f"detect.{k}", v) for k, v in data.items() if isinstance(v, dict)}
+    return _weights(path, "detect", flat), zones
+
+
 def load_doctype(path: Path) -> DocType:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -234,6 +283,7 @@ def load_doctype(path: Path) -> DocType:
         raise _bad(path, "章节 key 重复")
     skeletons = _skeletons(path, data.get("skeletons"), keys)
     length = data["length"]
+    detect, zones = _detect(path, data.get("detect"))
     doctype = DocType(
         name=str(data["name"]),
         label=str(data["label"]),
@@ -246,8 +296,9 @@ def load_doctype(path: Path) -> DocType:
         sections=tuple(sections),
         length_min=int(length["min"]),
         length_max=int(length["max"]),
-        detect={str(k): int(v) for k, v in (data.get("detect") or {}).items()},
+        detect=detect,
         path=str(path),
+        detect_zones=zones,
         skeletons=skeletons,
         all_sections=tuple(sections),
         default_occasion=str(data.get("default_occasion") or ""),
@@ -319,6 +370,11 @@ def load_doctypes(prompts_dir: Path) -> dict[str, DocType]:
     if not types:
         raise InputError(f"在 {folder} 下没有找到任何文种定义（*/schema.yaml）。")
     return types
+
+
+def type_names(prompts_dir: Path) -> tuple[str, ...]:
+    """The names of the types under ``prompts_dir`` (the schemas, not a list in code, say which exist)."""
+    return tuple(load_doctypes(prompts_dir))
 
 
 def get_doctype(name: str, prompts_dir: Path) -> DocType:

@@ -23,7 +23,7 @@ ROLES: tuple[str, ...] = (
     "other",
 )
 
-DOC_TYPES: tuple[str, ...] = ("speech", "duty-report", "research-report", "work-report")
+# The document types are the schema folders under prompts/types (``doctypes.type_names``), not a list in code.
 
 
 @dataclass

@@ -150,7 +150,7 @@ def test_corpus_list_and_search_name_an_unrecognised_type(hashing, corpus_copy, 
     (corpus_copy / "随笔.txt").write_text("今天上午我们到社区走访了解群众生活情况。" * 5, encoding="utf-8")
     assert _run(capsys, "ingest", str(corpus_copy), "--index", index)[0] == 0
     code, out, _ = _run(capsys, "corpus", "list", "--index", index)
-    assert code == 0 and "文种 未识别（识别 0.00）" in out, out
+    assert code == 0 and "文种 未识别（识别；最像：" in out, out
     assert "有 1 篇文档的文种未识别" in out and "corpus set-type" in out
     code, out, _ = _run(capsys, "search", "社区走访群众生活", "-k", "1", "--index", index)
     assert code == 0 and "（未识别｜" in out, out

@@ -17,6 +17,7 @@ from assistant.errors import IndexDamagedError, IndexMismatchError, InputError
 from assistant.index import ingest as ingest_mod
 from assistant.index.ingest import Manifest, delete_document, ingest, list_documents, set_document_type
 from assistant.index.keyword import KeywordIndex
+from assistant.index.loaders import load_catalog
 from assistant.index.retrieval import Retriever
 from assistant.index.store import open_store
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
@@ -286,9 +287,8 @@ def test_a_document_of_no_recognisable_type_is_recorded_as_unknown(hs: Settings,
     assert doc["doc_type"] == "" and doc["type_source"] == "detected"
     assert doc["type_confidence"] < ingest_mod.MIN_TYPE_CONFIDENCE
     # catalog types are kept whatever the detector thinks
-    assert {d["doc_type"] for d in list_documents(hs) if d["doc_id"] != essay} == set(
-        load_doctypes(hs.prompts_dir)
-    )
+    catalog = {entry["type"] for entry in load_catalog(corpus_copy).values()}
+    assert {d["doc_type"] for d in list_documents(hs) if d["doc_id"] != essay} == catalog
     manifest = Manifest.read(hs.index_dir)
     ids = set(manifest.documents[essay]["chunk_ids"])
     assert {c.doc_type for c in open_store(hs, manifest.collection).get(sorted(ids))} == {""}

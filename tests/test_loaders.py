@@ -275,6 +275,7 @@ def test_corpus_files(tmp_path: Path) -> None:
         "a.md",
         "sub/c.docx",
         "sub/d.pdf",
+        "sub/e.xlsx",
         "catalog.yaml",
         ".hidden/e.txt",
         ".f.txt",
@@ -284,9 +285,14 @@ def test_corpus_files(tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x", encoding="utf-8")
     found = loaders.corpus_files([tmp_path, tmp_path / "b.txt"])
-    assert found == [tmp_path / "a.md", tmp_path / "b.txt", tmp_path / "sub" / "c.docx"]
+    assert found == [
+        tmp_path / "a.md",
+        tmp_path / "b.txt",
+        tmp_path / "sub" / "c.docx",
+        tmp_path / "sub" / "d.pdf",
+    ]
     assert loaders.corpus_files([CORPUS]) == SEEDS
     with pytest.raises(InputError, match="找不到"):
         loaders.corpus_files([tmp_path / "missing"])
-    with pytest.raises(InputError, match="d.pdf"):
-        loaders.corpus_files([tmp_path / "sub" / "d.pdf"])
+    with pytest.raises(InputError, match="e.xlsx"):
+        loaders.corpus_files([tmp_path / "sub" / "e.xlsx"])

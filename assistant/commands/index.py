@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from ..cli import add_common
+from ..content import hygiene
 from ..content.injection import strip_controls
+from ..doctypes import load_doctypes
+from ..errors import UserError
 from ..index import ingest as ingest_mod
 from ..index.retrieval import Retriever
 from ..records import ROLES
@@ -128,6 +131,28 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _type_line(d: dict, labels: dict[str, str]) -> str:
+    """``文种 述职报告 duty-report（识别 0.93）`` or, when unknown, the two likeliest types."""
+    sources = {"metadata": "目录", "detected": "识别", "override": "更正"}
+    source = sources.get(d["type_source"], d["type_source"])
+    if not d["doc_type"]:
+        guesses = "，".join(
+            f"{labels.get(name, name)} {name} {confidence:.2f}"
+            for name, confidence in d.get("type_candidates", [])
+        )
+        return f"文种 {ingest_mod.UNKNOWN_LABEL}（{source}；最像：{guesses or '无'}）"
+    confidence = f" {min(d['type_confidence'], 0.99):.2f}" if d["type_source"] == "detected" else ""
+    label = labels.get(d["doc_type"], "")
+    return f"文种 {label + ' ' if label else ''}{d['doc_type']}（{source}{confidence}）"
+
+
+def _warning_line(d: dict) -> str:
+    """``提示 脱敏或占位标记 3、疑似抓取残缺 1`` (counts by kind)."""
+    labels = {**hygiene.KIND_LABELS, "duplicate": "疑似重复文档"}
+    counts = d.get("warning_counts", {})
+    return "提示 " + "、".join(f"{labels.get(kind, kind)} {n}" for kind, n in counts.items())
+
+
 def run_corpus_list(args: argparse.Namespace, settings: Settings) -> int:
     documents = ingest_mod.list_documents(settings)
     if args.json:
@@ -136,23 +161,33 @@ def run_corpus_list(args: argparse.Namespace, settings: Settings) -> int:
     if not documents:
         _say("索引中还没有文档。请先运行 python -m assistant ingest")
         return 0
-    sources = {"metadata": "目录", "detected": "识别", "override": "更正"}
-    unknown = 0
+    try:
+        labels = {name: t.label for name, t in load_doctypes(settings.prompts_dir).items()}
+    except UserError:
+        labels = {}
+    unknown = warned = 0
     for d in documents:
-        source = sources.get(d["type_source"], d["type_source"])
-        confidence = f" {d['type_confidence']:.2f}" if d["type_source"] == "detected" else ""
-        doc_type = d["doc_type"] or ingest_mod.UNKNOWN_LABEL
         unknown += not d["doc_type"]
+        where = Path(d["path"]).name
+        if d.get("part"):
+            where += f" 第 {d['part']}/{d['parts']} 篇"
         _say(
             f"{d['doc_id']}  {d['title']}\n"
-            f"    文种 {doc_type}（{source}{confidence}）  章节 {d['sections']}  片段 {d['chunks']}  "
-            f"{Path(d['path']).name}"
+            f"    {_type_line(d, labels)}  章节 {d['sections']}  片段 {d['chunks']}  {where}"
         )
+        if d.get("warning_counts"):
+            warned += 1
+            _say(f"    {_warning_line(d)}")
     _say(f"共 {len(documents)} 篇文档、{sum(d['chunks'] for d in documents)} 个片段。")
     if unknown:
         _say(
             f"有 {unknown} 篇文档的文种未识别：按文种检索和起草时不会把它们当作同类范文。"
             "可运行 python -m assistant corpus set-type 文档编号 文种名 更正。"
+        )
+    if warned:
+        _say(
+            f"有 {warned} 篇文档带有提示（脱敏标记、疑似残缺、提法或重复）：带提示的句子不会进入草稿。"
+            "详情见 python -m assistant corpus list --json 的 warnings。"
         )
     return 0
 

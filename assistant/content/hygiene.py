@@ -15,7 +15,7 @@ from pathlib import Path
 from . import tifa
 
 REDACTION_RE = re.compile(
-    r"\*|＊|某某|□|■|(?<![A-Za-z])[XＸxｘ]{1,3}(?![A-Za-z])|×|✕"
+    r"\*+|＊+|某某|□+|■+|(?<![A-Za-z])[XＸxｘ]{1,3}(?![A-Za-z])|×+|✕+"  # a run of marks is one place
     r"|(?<![一二三四五六七八九零〇])〇〇(?![〇一二三四五六七八九零])"
 )
 MARKER_RE = re.compile(r"##\w+##")

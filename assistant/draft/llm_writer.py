@@ -28,8 +28,8 @@ from typing import Any
 
 from .. import numerals
 from ..content import occasions
-from ..doctypes import DocType
 from ..content.injection import StreamCleaner
+from ..doctypes import DocType
 from ..errors import BackendError
 from ..evals import metrics
 from ..evals.checks.text import CITATION_BIGRAM_SHARE, MIN_SENTENCE_CHARS

@@ -19,8 +19,10 @@ from ..tokens import count_tokens
 
 _ENDS = "。！？；!?;\n"
 _CLAUSES = "，、：,:"
+HARD_SPLIT = 400  # characters of a "sentence" without a sentence end before it is cut
 _CLOSERS = "”’」』）》\"'"
 PATH_SEPARATOR = " / "
+CHUNKER_VERSION = 2  # 2: sentences without an end cut at HARD_SPLIT characters
 
 
 @dataclass
@@ -97,6 +99,9 @@ def _pack(units: list[_Unit], text: str, max_tokens: int) -> list[_Unit]:
 
 
 def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans of ``text[start:end]``; a "sentence" longer than ``HARD_SPLIT`` characters (text without
+    punctuation) is cut at its last clause mark within that length, else at the length, so every later step
+    works on bounded pieces and chunking stays linear in the text's length."""
     spans = []
     i = start
     while i < end:
@@ -104,12 +109,16 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if i >= end:
             break
         j = i
-        while j < end and text[j] not in _ENDS:
+        limit = min(end, i + HARD_SPLIT)
+        while j < limit and text[j] not in _ENDS:
             j += 1
-        if j < end and text[j] != "\n":
+        if j < end and j < limit and text[j] != "\n":
             j += 1
             while j < end and text[j] in _CLOSERS:
                 j += 1
+        elif j == limit < end:  # no sentence end within reach: cut at the last clause mark, else here
+            mark = max(text.rfind(c, i + HARD_SPLIT // 2, limit) for c in _CLAUSES)
+            j = mark + 1 if mark > 0 else limit
         spans.append(_trim(text, i, j))
         i = j
     return [s for s in spans if s[1] > s[0]]

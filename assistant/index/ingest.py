@@ -2,7 +2,10 @@
 
 The index folder holds:
   manifest.json            format version, embedder, chunker, collection name, generation, type overrides,
-                           and per document: path, raw_hash, title, type, confidence, sections, chunk ids, file
+                           and per document: path (relative to the project folder when inside it),
+                           raw_hash, title, type, confidence, sections, chunk ids, file, hygiene warnings
+                           and counts, the two likeliest types (when detected), a MinHash signature and its
+                           near duplicates, and part/parts for a document of a 合集
   documents/<id>.<h>.json  the cleaned Document, a section summary and the chunks with their BM25 tokens;
                            content-addressed (h hashes the content), so a file is never rewritten in place
   bm25/                    the keyword index, tagged with the manifest generation it was built for
@@ -47,10 +50,8 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from ..content import lexicon
-from . import chunking, integrity, loaders, structure
-from ..doctypes import get_doctype
-from .embedding import BATCH_SIZE, Embedder, get_embedder
+from ..content import hygiene, lexicon
+from ..doctypes import get_doctype, load_doctypes
 from ..errors import (
     IndexDamagedError,
     IndexMismatchError,
@@ -60,11 +61,14 @@ from ..errors import (
     UserError,
     describe_os_error,
 )
-from .keyword import KeywordIndex, remember, tokenize
 from ..records import Chunk, Document, ParsedDocument
 from ..settings import Settings
+from . import chunking, detect, duplicates, integrity, loaders, structure
+from .embedding import BATCH_SIZE, Embedder, get_embedder
+from .keyword import KeywordIndex, remember, tokenize
 from .store import ChunkStore, discard_local, drop_orphans, open_store
 from .store import release as release_store
+from .worker import ReadDocument, read_file
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -75,9 +79,10 @@ Progress = Callable[[int, int, str], None]
 
 UNKNOWN_TYPE = ""  # a document whose type was neither given nor detected with confidence
 UNKNOWN_LABEL = "未识别"
-# Below this the detector saw at most one weak cue (one 讲话 = 0.17) or two types tied on one cue each: real
-# documents of every type score 0.5 and more.
-MIN_TYPE_CONFIDENCE = 0.25
+# The detector's confidence is calibrated (index/detect.py): below one in two, the document is more likely
+# another type, or no type, than the one it leans to, and it stays 未识别 with its two likeliest types shown.
+MIN_TYPE_CONFIDENCE = 0.5
+MAX_STORED_WARNINGS = 20  # per document in the manifest (``warning_counts`` counts them all, by kind)
 
 # Pending chunks (across documents) embedded, written to Chroma and committed to the manifest together; the
 # store writes at most 256 per call, so a group is one Chroma call.
@@ -416,6 +421,27 @@ class _Prepared:
     override: bool
     chunks: list[Chunk]
     texts: list[str]
+    part: int = 0  # k of n when the file holds several documents (a 合集), else 0
+    parts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)  # manifest fields: warnings, candidates, signature
+
+
+def _document_notes(document: Document, typed: bool, settings: Settings) -> dict[str, Any]:
+    """What the manifest keeps about a document besides its chunks: hygiene warnings (redaction marks,
+    placeholders, scraping gaps, wrong 提法 and typos), the two likeliest types when the type was detected,
+    and the MinHash signature that near-duplicate detection compares."""
+    warnings = hygiene.document_warnings(document.text, title=document.title)
+    notes: dict[str, Any] = {"minhash": duplicates.signature(document.text)}
+    if warnings:
+        notes["warnings"] = warnings[:MAX_STORED_WARNINGS]
+        counts: dict[str, int] = {}
+        for warning in warnings:
+            counts[warning["kind"]] = counts.get(warning["kind"], 0) + 1
+        notes["warning_counts"] = counts
+    if not typed:
+        ranked = detect.rank(document.text, load_doctypes(settings.prompts_dir))
+        notes["type_candidates"] = [[name, confidence] for name, confidence in ranked[:2]]
+    return notes
 
 
 class _Indexer:
@@ -462,23 +488,51 @@ class _Indexer:
             and entry_path(self.index_dir, entry) == Path(document.path)
         )
 
-    def index(self, document: Document) -> tuple[int, int]:
-        """(Re)index one document and commit it to the manifest. Returns (chunks written, embedded)."""
-        return self.commit([self.prepare(document)])[0]
+    def unchanged_file(self, path: Path, meta: dict[str, Any]) -> list[str]:
+        """The ids of the documents indexed from ``path`` when the file, its metadata and the chunker are
+        all as they were (every part of a 合集 present), else []."""
+        entries = {k: e for k, e in self.manifest.documents.items() if entry_path(self.index_dir, e) == path}
+        if not entries:
+            return []
+        parts = sorted(e.get("part", 0) for e in entries.values())
+        if parts != [0] and parts != list(range(1, next(iter(entries.values())).get("parts", 1) + 1)):
+            return []
+        if any(e.get("chunker") != self.signature or not e.get("raw_hash") for e in entries.values()):
+            return []
+        try:
+            digest = loaders.file_hash(path, meta)
+        except OSError:
+            return []
+        if any(e["raw_hash"] != digest for e in entries.values()):
+            return []
+        return sorted(entries, key=lambda k: entries[k].get("part", 0))
 
-    def prepare(self, document: Document) -> _Prepared:
-        """Parse and chunk a document (nothing is written). Raises InputError when the parser refuses it."""
+    def index(self, document: Document, part: int = 0, parts: int = 1) -> tuple[int, int]:
+        """(Re)index one document and commit it to the manifest. Returns (chunks written, embedded)."""
+        return self.commit([self.prepare(document, part=part, parts=parts)])[0]
+
+    def prepare(
+        self, document: Document, read: ReadDocument | None = None, part: int = 0, parts: int = 1
+    ) -> _Prepared:
+        """Parse and chunk a document (nothing is written), unless ``read`` holds a worker's parse of this very
+        document. Raises InputError when the parser refuses it."""
         override = self.manifest.overrides.get(document.doc_id)
         working = replace(document, doc_type=override) if override else document
-        parsed = structure.parse(working)
+        if read is not None and read.parsed is not None and not override and read.document == document:
+            parsed, raw_chunks = read.parsed, read.chunks or []
+        else:
+            parsed = structure.parse(working, self.settings.prompts_dir)
+            raw_chunks = chunking.chunk_document(
+                parsed,
+                max_tokens=self.settings.chunk_tokens,
+                overlap_tokens=self.settings.chunk_overlap_tokens,
+            )
         doc_type = parsed.doc_type
         if not working.doc_type and parsed.type_confidence < MIN_TYPE_CONFIDENCE:
             doc_type = UNKNOWN_TYPE
         chunks: list[Chunk] = []
         seen: set[str] = set()
-        for chunk in chunking.chunk_document(
-            parsed, max_tokens=self.settings.chunk_tokens, overlap_tokens=self.settings.chunk_overlap_tokens
-        ):
+        for chunk in raw_chunks:
             if chunk.chunk_id in seen:  # a repeated paragraph under the same heading: keep one copy
                 continue
             seen.add(chunk.chunk_id)
@@ -486,7 +540,8 @@ class _Indexer:
                 chunk = replace(chunk, doc_type=doc_type)
             chunks.append(chunk)
         texts = [passage_text(c) for c in chunks]
-        return _Prepared(document, parsed, doc_type, bool(override), chunks, texts)
+        extra = _document_notes(document, bool(working.doc_type), self.settings)
+        return _Prepared(document, parsed, doc_type, bool(override), chunks, texts, part, parts, extra)
 
     def commit(
         self, group: list[_Prepared], ready: Callable[[_Prepared], None] | None = None
@@ -558,6 +613,8 @@ class _Indexer:
                 "chunker": self.signature,
                 "file": relative,
                 "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                **({"part": item.part, "parts": item.parts} if item.part else {}),
+                **item.extra,
             }
         self.manifest.save()
         stale: set[str] = set()
@@ -687,11 +744,17 @@ def _commit_group(
 
 
 def ingest(
-    paths: list[Path], settings: Settings, rebuild: bool = False, progress: Progress | None = None
+    paths: list[Path],
+    settings: Settings,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    isolate: bool = False,
 ) -> IngestReport:
     """Bring the index in step with the files under ``paths``: add new, replace changed, skip unchanged,
     remove documents whose files are gone from an ingested folder. A file that cannot be read is reported
-    in ``errors`` (its indexed version, if any, is kept) and the other files are still ingested."""
+    in ``errors`` (its indexed version, if any, is kept) and the other files are still ingested. A file that
+    holds several documents (a 合集) is indexed as one document per part. With ``isolate`` each file is read
+    and parsed in a worker process with a time and memory limit (web uploads: a hostile file fails alone)."""
     started = time.perf_counter()
     report = IngestReport()
     roots = [Path(p).expanduser().resolve() for p in (paths or [settings.corpus_dir])]
@@ -714,8 +777,13 @@ def ingest(
         indexer = _Indexer(settings, manifest, embedder)
         stray = indexer.check_leftovers()
         catalogs: dict[Path, dict | None] = {}
-        by_path = {str(entry_path(index_dir, e)): doc_id for doc_id, e in manifest.documents.items()}
+        # a file (and each part of a 合集) keeps the id it was first indexed under, wherever the project lies
+        by_path = {
+            (str(entry_path(index_dir, e)), e.get("part", 0)): doc_id
+            for doc_id, e in manifest.documents.items()
+        }
         moved = False  # entries that now name a moved or copied file, or were migrated (saved at the end)
+        followed: set[str] = set()  # documents found again, unchanged, in a moved or copied project folder
         for entry in manifest.documents.values():  # a manifest of absolute paths: stored relative from now on
             if entry.get("path") and entry["path"] != stored_path(index_dir, entry_path(index_dir, entry)):
                 entry["path"] = stored_path(index_dir, entry_path(index_dir, entry))
@@ -738,51 +806,45 @@ def ingest(
                     failed.add(path)
                     bar.step(path.name)
                     continue
+                meta = catalogs[folder].get(path.name, {})
+                unchanged = indexer.unchanged_file(path, meta)
+                if unchanged:  # every document of the file is indexed as it is now: nothing to read
+                    for doc_id in unchanged:
+                        loaded_ids[doc_id] = path
+                        report.skipped.append(doc_id)
+                    bar.total += len(unchanged) - 1
+                    for doc_id in unchanged:
+                        bar.step(manifest.documents[doc_id].get("title", path.name))
+                    continue
                 try:
-                    document = loaders.load_document(
-                        path, catalogs[folder].get(path.name, {}), root=_root_of(path, roots)
+                    read = read_file(
+                        path, catalogs[folder].get(path.name, {}), _root_of(path, roots), settings, isolate
                     )
                 except UserError as exc:
                     failed.add(path)
                     report.errors.append(str(exc))
                     bar.step(path.name)
                     continue
-                # a file keeps the id it was first indexed under, however it is named on the command line
-                doc_id = by_path.get(str(path), document.doc_id)
-                document = replace(document, path=str(path), doc_id=doc_id)
-                if doc_id in loaded_ids:
-                    failed.add(path)
-                    report.errors.append(
-                        f"文件 {path} 的文档编号“{doc_id}”与 {loaded_ids[doc_id]} 重复，未入库。请给其中一个改名。"
+                bar.total += len(read) - 1
+                for number, item in enumerate(read, 1):
+                    part = number if len(read) > 1 else 0
+                    changed = (
+                        _add(
+                            indexer,
+                            item,
+                            path,
+                            part,
+                            len(read),
+                            by_path,
+                            followed,
+                            loaded_ids,
+                            failed,
+                            group,
+                            report,
+                            bar,
+                        )
+                        or changed
                     )
-                    bar.step(path.name)
-                    continue
-                entry = manifest.documents.get(doc_id)
-                known = entry_path(index_dir, entry) if entry else None
-                if entry and known != path and entry.get("raw_hash") == document.raw_hash:
-                    entry["path"] = stored_path(index_dir, path)  # the same document in a moved or copied
-                    moved = True  # project folder: it is followed, not refused as a namesake
-                elif entry and known != path and known.exists():
-                    failed.add(path)
-                    report.errors.append(
-                        f"文件 {path} 的文档编号“{doc_id}”与已入库的 {known} 重复，未入库。请给其中一个改名。"
-                    )
-                    bar.step(path.name)
-                    continue
-                loaded_ids[doc_id] = path
-                if indexer.is_current(document):
-                    report.skipped.append(doc_id)
-                    bar.step(document.title)
-                    continue
-                try:
-                    group.append((indexer.prepare(document), bool(entry)))
-                except InputError as exc:  # the parser refused it; nothing was written for it
-                    failed.add(path)
-                    report.errors.append(f"文件 {path} 无法解析：{exc}")
-                    bar.step(path.name)
-                    continue
-                if sum(len(item.chunks) for item, _ in group) >= GROUP_CHUNKS:
-                    changed = _commit_group(indexer, group, report, bar) or changed
             changed = _commit_group(indexer, group, report, bar) or changed
             refused = set(links_out) | set(links_out.values())  # indexed through such a link before: dropped
             for doc_id, entry in list(manifest.documents.items()):
@@ -796,7 +858,9 @@ def ingest(
         finally:
             bar.close()
         indexer.drop_stray(stray)
-        if moved and not changed:
+        marked = duplicates.mark(manifest.documents)  # near duplicates, among the documents as they are now
+        changed = changed or marked
+        if moved or followed or marked:
             manifest.save()
         if changed or KeywordIndex.load(index_dir, manifest.generation) is None:
             indexer.rebuild_keyword()
@@ -808,17 +872,99 @@ def ingest(
     return report
 
 
+def _add(
+    indexer: _Indexer,
+    item: ReadDocument,
+    path: Path,
+    part: int,
+    parts: int,
+    by_path: dict[tuple[str, int], str],
+    followed: set[str],
+    loaded_ids: dict[str, Path],
+    failed: set[Path],
+    group: list[tuple[_Prepared, bool]],
+    report: IngestReport,
+    bar: _Progress,
+) -> bool:
+    """Queue one document of a file for indexing (or skip it when unchanged); commits a full group. Returns
+    whether the index changed."""
+    manifest = indexer.manifest
+    document = item.document
+    doc_id = by_path.get((str(path), part), document.doc_id)
+    if doc_id != document.doc_id:
+        document = replace(document, doc_id=doc_id)
+    document = replace(document, path=str(path))
+    if doc_id in loaded_ids:
+        failed.add(path)
+        report.errors.append(
+            f"文件 {path} 的文档编号“{doc_id}”与 {loaded_ids[doc_id]} 重复，未入库。请给其中一个改名。"
+        )
+        bar.step(path.name)
+        return False
+    entry = manifest.documents.get(doc_id)
+    known = entry_path(indexer.index_dir, entry) if entry else None
+    if (
+        entry
+        and known != path
+        and entry.get("raw_hash") == document.raw_hash
+        and entry.get("part", 0) == part
+    ):
+        entry["path"] = stored_path(indexer.index_dir, path)  # the same document in a moved or copied
+        followed.add(doc_id)  # project folder: it is followed, not refused as a namesake
+    elif entry and known != path and known.exists():
+        failed.add(path)
+        report.errors.append(
+            f"文件 {path} 的文档编号“{doc_id}”与已入库的 {known} 重复，未入库。请给其中一个改名。"
+        )
+        bar.step(path.name)
+        return False
+    loaded_ids[doc_id] = path
+    if indexer.is_current(document) and entry.get("part", 0) == part:
+        report.skipped.append(doc_id)
+        bar.step(document.title)
+        return False
+    try:
+        read = item if item.document == document else None
+        group.append((indexer.prepare(document, read, part, parts), bool(entry)))
+    except InputError as exc:  # the parser refused it; nothing was written for it
+        failed.add(path)
+        report.errors.append(f"文件 {path} 无法解析：{exc}")
+        bar.step(path.name)
+        return False
+    if sum(len(prepared.chunks) for prepared, _ in group) >= GROUP_CHUNKS:
+        return _commit_group(indexer, group, report, bar)
+    return False
+
+
 # ---- corpus management ------------------------------------------------------------------------------------
 
 
 def list_documents(settings: Settings) -> list[dict[str, Any]]:
-    """The indexed documents (empty when there is no index yet), in file-name order."""
+    """The indexed documents (empty when there is no index yet), in file-name order (the parts of a 合集
+    in their order). Besides the type, each row carries ``warnings`` (hygiene warnings, then near-duplicate
+    documents: dicts with ``kind``, ``label``, ``text``, ``context``; at most 20 stored per document),
+    ``warning_counts`` (all of them, by kind),
+    ``type_candidates`` (the two likeliest ``[type, confidence]`` when the type is 未识别, else []),
+    ``source_file`` (the file's path) and ``part`` (k when the file holds several documents, else 0) with
+    ``parts``."""
     integrity.check_complete(Path(settings.index_dir))
     manifest = Manifest.read(Path(settings.index_dir))
     if manifest is None:
         return []
     out = []
     for doc_id, entry in manifest.documents.items():
+        warnings = list(entry.get("warnings", []))
+        for other, score in entry.get("near_duplicates", []):
+            title = manifest.documents.get(other, {}).get("title", other)
+            warnings.append(
+                {
+                    "kind": "duplicate",
+                    "label": "疑似重复文档",
+                    "text": other,
+                    "context": f"与《{title}》（{other}）的文字约 {round(score * 100)}% 相同",
+                }
+            )
+        unknown = entry.get("doc_type", "") == UNKNOWN_TYPE
         out.append(
             {
                 "doc_id": doc_id,
@@ -831,9 +977,22 @@ def list_documents(settings: Settings) -> list[dict[str, Any]]:
                 "chars": entry.get("chars", 0),
                 "path": str(entry_path(manifest.index_dir, entry)) if entry.get("path") else "",
                 "ingested_at": entry.get("ingested_at", ""),
+                "warnings": warnings,
+                "warning_counts": _counts(entry),
+                "type_candidates": entry.get("type_candidates", []) if unknown else [],
+                "source_file": str(entry_path(manifest.index_dir, entry)) if entry.get("path") else "",
+                "part": entry.get("part", 0),
+                "parts": entry.get("parts", 1),
             }
         )
-    return sorted(out, key=lambda d: (Path(d["path"]).name, d["doc_id"]))
+    return sorted(out, key=lambda d: (Path(d["path"]).name, d["part"], d["doc_id"]))
+
+
+def _counts(entry: dict[str, Any]) -> dict[str, int]:
+    counts = dict(entry.get("warning_counts", {}))
+    if entry.get("near_duplicates"):
+        counts["duplicate"] = len(entry["near_duplicates"])
+    return counts
 
 
 def document_sections(settings: Settings, doc_id: str) -> list[dict[str, Any]]:
@@ -863,12 +1022,23 @@ def delete_document(settings: Settings, doc_id: str, remove_file: bool = False) 
     """Remove a document from Chroma, BM25, the manifest and the stored texts. With ``remove_file`` its file
     also leaves the corpus folder (otherwise the next ingest of that folder adds it again): it is moved to
     a ``DELETED_FOLDER`` beside it, which ingest skips like every hidden folder, so a writer who deleted the
-    wrong example can move it back. Returns where the file went (None when it was not moved)."""
+    wrong example can move it back. Returns where the file went (None when it was not moved). A part of a
+    合集 is deleted alone, unless ``remove_file`` moves the file away: then every part of it goes."""
     with _write_lock(Path(settings.index_dir)):
         manifest, indexer = _writer(settings)
         entry = _entry(manifest, doc_id)
-        indexer.remove(doc_id)
-        manifest.overrides.pop(doc_id, None)
+        doomed = [doc_id]
+        if remove_file and entry.get("part"):
+            source = entry_path(manifest.index_dir, entry)
+            doomed += [
+                k
+                for k, e in manifest.documents.items()
+                if k != doc_id and entry_path(manifest.index_dir, e) == source
+            ]
+        for name in doomed:
+            indexer.remove(name)
+            manifest.overrides.pop(name, None)
+        duplicates.mark(manifest.documents)
         manifest.save()
         indexer.rebuild_keyword()
         source = entry_path(manifest.index_dir, entry) if remove_file and entry.get("path") else None
@@ -902,5 +1072,8 @@ def set_document_type(settings: Settings, doc_id: str, doc_type: str | None) -> 
             manifest.overrides.pop(doc_id, None)
         stored = read_document_file(manifest.index_dir, entry)
         document = Document(**stored["document"])
-        indexer.index(replace(document, path=str(entry_path(manifest.index_dir, entry))))
+        document = replace(document, path=str(entry_path(manifest.index_dir, entry)))
+        indexer.index(document, entry.get("part", 0), entry.get("parts", 1))
+        if duplicates.mark(manifest.documents):
+            manifest.save()
         indexer.rebuild_keyword()

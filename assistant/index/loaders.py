@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +30,23 @@ from ..records import Document
 
 TEXT_SUFFIXES = (".txt", ".md")
 DOCX_SUFFIX = ".docx"
-SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, DOCX_SUFFIX)
+PDF_SUFFIX = ".pdf"
+CONVERTED_SUFFIXES = (".doc", ".wps")  # read through a LibreOffice conversion to .docx
+# The one list of what can be imported (the web UI's upload check imports it).
+SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, DOCX_SUFFIX, PDF_SUFFIX, *CONVERTED_SUFFIXES)
 CATALOG_NAME = "catalog.yaml"
 # libyaml's loader when PyYAML has it: a 1,000-document catalog takes 0.65 s with the pure-Python one, which
 # was half of re-ingesting an unchanged corpus of that size.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 RESAVE_HINT = "请用记事本或 WPS 打开后另存为 UTF-8 编码的文本文件再导入。"
-DOCX_BROKEN = "无法读取 Word 文件 {name}：文件已损坏或加密，请用 Word 另存为 .docx 后重试。"
-DOCX_ENCRYPTED = (
-    "无法读取 Word 文件 {name}：文件设有打开密码（已加密）。"
-    "请在 Word 中打开，于“文件 → 信息 → 保护文档”中删除密码并保存后，再重新导入。"
-)
 # One document of the corpus is the text of one 公文: even a long report with images is a few MB. A file
 # above this is refused from its size alone, before anything is read, so a mistaken upload (an archive, a
 # scanned PDF renamed, a log) cannot exhaust memory or stall an ingest.
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# Characters of cleaned text per file. A 公文 is 2,000–20,000 characters and a 合集 of several a few times that;
+# every later step is linear, but embedding 200,000 characters already takes over a minute on two cores.
+MAX_DOCUMENT_CHARS = 200_000
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -68,8 +68,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 _MARKER = re.compile(r"##[A-Za-z0-9_-]+##")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
-_TITLE_STYLES = {"title", "标题"}
 # A 公文 heading number at the start of a line: 一、 （一） (一) 1. 1、 1． （1） (1)
 _NUMBERED = re.compile(
     r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、](?!\d))"
@@ -124,7 +122,7 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
                 ) from exc
     for magic, what in _MAGIC:
         if data.startswith(magic):
-            raise _fail(path, f"这是{what}，不是文本文件。请导入 .txt、.md 或 .docx 文件。")
+            raise _fail(path, f"这是{what}，不是文本文件。请把它改为正确的扩展名，或导入 .txt、.md 文件。")
     if b"\x00" in data:
         # UTF-16 without a byte-order mark has NULs too; accept it only when it decodes to plausible text.
         for name in ("utf-16-le", "utf-16-be"):
@@ -156,73 +154,6 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
     raise _fail(path, f"无法识别文件编码（既不是 UTF-8、UTF-16，也不是 GBK/GB18030 中文文本）。{RESAVE_HINT}")
 
 
-# --- docx --------------------------------------------------------------------------------------------------
-
-
-def _docx_lines(path: Path) -> tuple[list[str], str]:
-    """The paragraphs (and table cells) of a .docx in order, style headings as Markdown heading lines;
-    also the text of a leading Title-style paragraph ("" if none)."""
-    import docx  # python-docx; imported here so loading plain text never pays for it
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
-    if not zipfile.is_zipfile(path):
-        raise _not_a_docx(path)
-    try:
-        word = docx.Document(str(path))
-        blocks = list(word.iter_inner_content())
-    except Exception as exc:  # python-docx raises many kinds for broken packages
-        raise InputError(DOCX_BROKEN.format(name=path.name)) from exc
-
-    lines: list[str] = []
-    title = ""
-
-    def add_paragraph(par: Paragraph) -> None:
-        nonlocal title
-        text = par.text.strip()
-        if not text:
-            return
-        style = (par.style.name if par.style is not None else "") or ""
-        style = style.strip()
-        match = _HEADING_STYLE.match(style)
-        if style.lower() in _TITLE_STYLES and not lines:
-            title = text
-            lines.append(text)
-        elif match and int(match.group(1)) <= 4 and not _NUMBERED.match(text):
-            lines.append("#" * int(match.group(1)) + " " + text)
-        else:
-            lines.extend(part.strip() for part in text.splitlines() if part.strip())
-
-    for block in blocks:
-        if isinstance(block, Paragraph):
-            add_paragraph(block)
-        elif isinstance(block, Table):
-            for row in block.rows:
-                cells = []
-                for cell in row.cells:
-                    value = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
-                    if value and value not in cells:
-                        cells.append(value)
-                if cells:
-                    lines.append("　".join(cells))
-    return lines, title
-
-
-def _not_a_docx(path: Path) -> InputError:
-    """Why a .docx that is not a zip package cannot be read: encrypted, an image or PDF renamed, or broken."""
-    try:
-        head = path.read_bytes()  # bounded: read_text refuses files above MAX_FILE_BYTES first
-    except OSError:
-        head = b""
-    # An encrypted OOXML file is an OLE compound file holding an "EncryptedPackage" stream (UTF-16 name).
-    if head.startswith(b"\xd0\xcf\x11\xe0") and "EncryptedPackage".encode("utf-16-le") in head:
-        return InputError(DOCX_ENCRYPTED.format(name=path.name))
-    for magic, what in _MAGIC:
-        if magic != b"PK\x03\x04" and not magic.startswith(b"\xd0") and head.startswith(magic):
-            return _fail(path, f"这其实是{what}，只是扩展名为 .docx。请导入 .txt、.md 或 .docx 文件。")
-    return InputError(DOCX_BROKEN.format(name=path.name))
-
-
 # --- public API --------------------------------------------------------------------------------------------
 
 
@@ -230,8 +161,6 @@ def read_text(path: Path) -> tuple[str, str]:
     """The raw text of a supported file and how it was read ("utf-8", "gbk", "utf-16", "docx" …)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".doc":
-        raise _fail(path, "不支持旧版 Word（.doc）文件，请用 Word 另存为 .docx 后重试。")
     if suffix not in SUPPORTED_SUFFIXES:
         raise _fail(
             path, f"不支持的文件类型“{suffix or '无扩展名'}”，只能导入 {'、'.join(SUPPORTED_SUFFIXES)} 文件。"
@@ -245,9 +174,24 @@ def read_text(path: Path) -> tuple[str, str]:
             f"文件有 {size / 1024 / 1024:.1f} MB，超过单篇范文 {MAX_FILE_BYTES // 1024 // 1024} MB 的上限。"
             "范文应为一篇公文的正文：请删去图片、拆分成多篇或只保留正文后再导入。",
         )
-    if suffix == DOCX_SUFFIX:
-        lines, _ = _docx_lines(path)
-        return "\n".join(lines), "docx"
+    if suffix in (DOCX_SUFFIX, PDF_SUFFIX, *CONVERTED_SUFFIXES):
+        from . import office  # its libraries are loaded only when an office file is read
+
+        if suffix == PDF_SUFFIX:
+            text = "\n".join(office.pdf_lines(path))
+        else:
+            reader = office.docx_lines if suffix == DOCX_SUFFIX else office.convert_to_docx
+            text = "\n".join(reader(path)[0])
+        if suffix != DOCX_SUFFIX and not _looks_chinese(text):
+            # LibreOffice imports an unreadable .doc as plain text; a PDF font without a code table reads as
+            # private-use characters: either way the result is mojibake, not the document
+            what = "PDF 的文字层" if suffix == PDF_SUFFIX else f"{suffix} 文件"
+            raise _fail(
+                path,
+                f"{what}读出来是乱码（文件已损坏，或使用了无法解码的字体）。"
+                "请用 WPS 或 Word 打开后另存为 .docx（PDF 可用 OCR 识别）再导入。",
+            )
+        return text, suffix.lstrip(".")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -312,6 +256,17 @@ def guess_title(text: str, fallback: str) -> str:
     return fallback
 
 
+def file_hash(path: Path, meta: dict[str, Any]) -> str:
+    """sha256 of the file's bytes and its metadata: what ``Document.raw_hash`` holds, so ingest can tell an
+    unchanged file without reading it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(b"\n" + json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+    return digest.hexdigest()
+
+
 def load_document(path: Path, meta: dict[str, Any] | None = None, *, root: Path | None = None) -> Document:
     """Read, decode and clean one file. ``meta`` (type/title/source) defaults to the file's entry in the
     ``catalog.yaml`` beside it. ``root`` is the corpus folder the doc id is relative to (default: the
@@ -326,9 +281,13 @@ def load_document(path: Path, meta: dict[str, Any] | None = None, *, root: Path 
     cleaned = clean_text(text)
     if not cleaned:
         raise _fail(path, "去掉标记和空白后没有文字内容。")
+    if len(cleaned) > MAX_DOCUMENT_CHARS:
+        raise _fail(
+            path,
+            f"正文有 {len(cleaned) // 10000} 万多字，超过单个文件 {MAX_DOCUMENT_CHARS // 10000} 万字的上限。"
+            "范文应为公文的正文：请拆分成多个文件后再导入。",
+        )
     title = strip_controls(str(meta.get("title") or "")).strip() or guess_title(cleaned, path.stem)
-    data = path.read_bytes()
-    stamp = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     doc_type = meta.get("type")
     return Document(
         doc_id=str(meta.get("doc_id") or doc_id_for(path, root)),
@@ -338,7 +297,7 @@ def load_document(path: Path, meta: dict[str, Any] | None = None, *, root: Path 
         doc_type=str(doc_type) if doc_type else None,
         source=str(meta.get("source") or ""),
         encoding=encoding,
-        raw_hash=hashlib.sha256(data + b"\n" + stamp).hexdigest(),
+        raw_hash=file_hash(path, meta),
     )
 
 

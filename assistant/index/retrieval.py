@@ -38,9 +38,11 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..doctypes import load_doctypes
+from ..errors import IndexMismatchError, IndexMissingError, InputError
+from ..records import ROLES, Chunk, Passage
+from ..settings import Settings
 from . import integrity
 from .embedding import Embedder, get_embedder
-from ..errors import IndexMismatchError, IndexMissingError, InputError
 from .ingest import (
     Manifest,
     build_keyword_index,
@@ -51,8 +53,6 @@ from .ingest import (
     sync_store,
 )
 from .keyword import KeywordIndex, cached
-from ..records import ROLES, Chunk, Passage
-from ..settings import Settings
 from .store import ChunkStore, open_store, where_filter
 
 RRF_K = 60

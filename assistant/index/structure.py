@@ -27,6 +27,7 @@ from ..numerals import from_chinese
 from ..records import Document, ParsedDocument, Section
 from ..settings import load_settings
 
+PARSER_VERSION = 2  # 2: type detection by zones (index/detect.py); type behaviour from section forms
 _CN_NUM = "一二三四五六七八九十"
 _PUNCT = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？", "．": "."}
 _PUNCT.update({chr(0xFF10 + d): str(d) for d in range(10)})
@@ -203,52 +204,16 @@ def _points_role(doctype: doctypes.DocType | None) -> str:
 # --- type detection ----------------------------------------------------------------------------------------
 
 
-def _structural_cues(lines: list[_Line]) -> dict[str, int]:
-    cues: dict[str, int] = {}
-    head = [line.norm for line in lines[:3]]
-    if any(n == "同志们：" for n in head):
-        cues["speech"] = cues.get("speech", 0) + 3
-    if lines and re.match(r"^同志们[，！]", lines[-1].norm):
-        cues["speech"] = cues.get("speech", 0) + 3
-    if any(_OPINIONS.search(line.norm) for line in lines):
-        cues["speech"] = cues.get("speech", 0) + 4
-    topics = sum(
-        1
-        for line in lines
-        if not _number(line.norm) and not _ITEM.match(line.norm) and _topic_end(line.norm) > 0
-    )
-    if topics >= 2:
-        cues["work-report"] = cues.get("work-report", 0) + min(6, 2 * topics)
-    if any(n.startswith("尊敬的") for n in head):
-        cues["work-report"] = cues.get("work-report", 0) + 2
-    if any(_number(line.norm) and "对策" in line.norm for line in lines):
-        cues["research-report"] = cues.get("research-report", 0) + 2
-    return cues
-
-
 def detect_type(
     text: str, types: dict[str, doctypes.DocType] | None = None, prompts_dir: Path | None = None
 ) -> tuple[str, float]:
-    """The most likely document type of ``text`` and a confidence in 0..1 (0 when nothing matched; the
-    first type by name is returned then). Keyword weights come from each schema's ``detect`` table; the
-    candidates are ``types``, else the schemas under ``prompts_dir``, else the configured prompts folder."""
-    types = types if types is not None else _doctypes(prompts_dir)
-    lines = _lines(text)
-    norm = "\n".join(line.norm for line in lines)
-    cues = _structural_cues(lines)
-    scores: dict[str, float] = {}
-    for name, doctype in types.items():
-        score = float(cues.get(name, 0))
-        for word, weight in doctype.detect.items():
-            score += weight * min(norm.count(word.translate(_NORM)), 2)
-        scores[name] = score
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    best_name, best = ranked[0]
-    if best <= 0:
-        return best_name, 0.0
-    second = ranked[1][1] if len(ranked) > 1 else 0.0
-    confidence = best / (best + second) * min(1.0, best / 12)
-    return best_name, round(confidence, 3)
+    """The most likely document type of ``text`` and a calibrated confidence in 0..1 (0 when nothing
+    matched; the first type by name is returned then). The detection words are each schema's ``detect``
+    tables (``index/detect.py`` reads the document's zones); the candidates are ``types``, else the schemas
+    under ``prompts_dir``, else the configured prompts folder."""
+    from . import detect
+
+    return detect.detect_type(text, types if types is not None else _doctypes(prompts_dir))
 
 
 # --- parsing -----------------------------------------------------------------------------------------------
@@ -261,6 +226,9 @@ class _Builder:
         self.doc_type = doc_type
         self.doctype = doctype
         self.points_role = _points_role(doctype)
+        forms = {spec.form for spec in (doctype.all_sections or doctype.sections)} if doctype else set()
+        self.paragraphs = "paragraph" in forms  # unheaded review/problems paragraphs (a speech)
+        self.topics = "topics" in forms  # topic-sentence paragraphs (a work report)
         self.sections: list[Section] = []
         self.stack: list[Section] = []
         self.heading_end: dict[int, int] = {}  # id(section) -> text offset where its body starts
@@ -400,11 +368,11 @@ class _Builder:
             self.opening = self.text[line.start : line.offset(cut - 1) + 1]
             self.sections.append(self._level0(line, line, "opening", "opening"))
             return i + 1
-        if self.doc_type == "speech":  # unheaded review/problems paragraphs follow the salutation
+        if self.paragraphs:  # unheaded review/problems paragraphs follow the salutation
             return i
         # No formula: the paragraphs before the first heading or topic open the document (just the first
         # paragraph when the document has neither).
-        topics = self.doc_type == "work-report"
+        topics = self.topics
         stop = next(
             (
                 k
@@ -479,7 +447,7 @@ class _Builder:
             named = self._schema_role(title)
             if named:
                 return named
-            if self.doc_type == "speech" and (self.after_opinions or title.startswith("要")):
+            if self.paragraphs and (self.after_opinions or title.startswith("要")):
                 return "requirements"
             return _keyword_role(title) or self.points_role
         if parent.role != "requirements" and len(title) <= _NAME_MAX:
@@ -539,7 +507,7 @@ class _Builder:
             return role
         if self.prev_top_role:
             return self.prev_top_role
-        return "other" if self.doc_type == "speech" else "background"
+        return "other" if self.paragraphs else "background"
 
     def _topic(self, line: _Line, end: int) -> None:
         self.stack.clear()
@@ -558,7 +526,7 @@ class _Builder:
         levels = [line.md_level for line in body if line.md_level and not _number(line.norm)]
         self.md_base = min(levels) if levels else 1
         self.prev_line = self.lines[first_body - 1] if first_body > 0 else None
-        topics = self.doc_type == "work-report"
+        topics = self.topics
         for line in body:
             if _number(line.norm) or line.md_level:
                 self._heading(line)
