@@ -180,4 +180,6 @@ def _title_and_type(data: dict[str, Any]) -> tuple[str, str]:
 
 
 def _damaged(path: Path, exc: Exception) -> str:
-    return f"草稿历史文件 {path} 无法读写（{exc}）。请检查磁盘；文件损坏时可把它移走，程序会新建一个空的历史。"
+    return (
+        f"草稿历史文件 {path} 无法读写（{exc}）。请检查磁盘；文件损坏时可把它移走，程序会新建一个空的历史。"
+    )

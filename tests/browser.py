@@ -9,7 +9,9 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-SCREENSHOTS = Path(__file__).parent / "screenshots" / "run"  # not committed; scripts/ui_screenshots.py makes the committed ones
+SCREENSHOTS = (
+    Path(__file__).parent / "screenshots" / "run"
+)  # not committed; scripts/ui_screenshots.py makes the committed ones
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

@@ -39,7 +39,11 @@ def test_a_saved_draft_is_listed_and_reopens_whole(tmp_path: Path) -> None:
     history = History(tmp_path)
     draft_id = history.save("alice", _record())
     [entry] = history.list("alice")
-    assert (entry.id, entry.title, entry.doc_type) == (draft_id, "2024年度抓基层党建工作述职报告", "duty-report")
+    assert (entry.id, entry.title, entry.doc_type) == (
+        draft_id,
+        "2024年度抓基层党建工作述职报告",
+        "duty-report",
+    )
     record = History(tmp_path).get("alice", draft_id)  # a new object: read from disk
     draft = Draft.from_dict(record["draft"])
     assert draft.sources[0].chunk_id == "c1" and draft.request.materials == ["全年开展主题党日12次。"]

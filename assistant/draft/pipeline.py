@@ -573,7 +573,9 @@ def regenerate_section(
     elif key == "closing":
         new = run.closing()
     else:
-        outline = make_outline(request, settings)
+        outline = draft.outline  # the outline the draft followed (the writer's edits), else the type's
+        if outline is None or not any(i.key == key for i in outline.items):
+            outline = make_outline(request, settings)
         item = next(i for i in outline.items if i.key == key)
         match = re.match(r"([一二三四五六七八九十]+)、", old.heading)
         number = numerals.from_chinese(match.group(1)) if match else 1
