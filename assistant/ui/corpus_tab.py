@@ -104,7 +104,12 @@ class CorpusTab:
 
     def _wire(self) -> None:
         outputs = [self.status, self.table, self.doc, self.upload]
-        common = {"api_visibility": "private", "concurrency_limit": 1, "concurrency_id": "corpus"}
+        common = {
+            "api_visibility": "private",
+            "show_progress": "hidden",
+            "concurrency_limit": 1,
+            "concurrency_id": "corpus",
+        }
         self.upload_btn.click(self.add_files, inputs=[self.upload], outputs=outputs, **common)
         self.reindex_btn.click(self.reindex, inputs=[self.rebuild], outputs=outputs, **common)
         self.type_btn.click(self.set_type, inputs=[self.doc, self.new_type], outputs=outputs, **common)
@@ -113,25 +118,33 @@ class CorpusTab:
             inputs=[self.doc],
             outputs=[self.status, self.confirm_row, self.confirm_text],
             api_visibility="private",
+            show_progress="hidden",
         )
         self.confirm_btn.click(self.delete, inputs=[self.doc], outputs=[*outputs, self.confirm_row], **common)
         self.cancel_btn.click(
             lambda: ("已取消删除。", gr.update(visible=False)),
             outputs=[self.status, self.confirm_row],
             api_visibility="private",
+            show_progress="hidden",
         )
         self.doc.change(
             self.current_type,
             inputs=[self.doc],
             outputs=[self.new_type, self.confirm_row, self.doc_view],
             api_visibility="private",
+            show_progress="hidden",
         )
         search = {"inputs": [self.query, self.query_type, self.query_role], "outputs": [self.hits]}
-        self.search_btn.click(self.search, **search, api_visibility="private")
-        self.query.submit(self.search, **search, api_visibility="private")
+        self.search_btn.click(self.search, **search, api_visibility="private", show_progress="hidden")
+        self.query.submit(self.search, **search, api_visibility="private", show_progress="hidden")
 
     def wire_load(self, app: gr.Blocks) -> None:
-        app.load(self.refresh_view, outputs=[self.table, self.doc], api_visibility="private")
+        app.load(
+            self.refresh_view,
+            outputs=[self.table, self.doc],
+            api_visibility="private",
+            show_progress="hidden",
+        )
 
     # ---- views ---------------------------------------------------------------------------------------
 

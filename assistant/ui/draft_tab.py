@@ -107,12 +107,8 @@ class DraftTab:
                         label="场合 / 会议", placeholder="例如：推进会", elem_id="occasion"
                     )
                 self.points = gr.Textbox(label="要点（每行一条）", lines=3, elem_id="points")
-                self.length = gr.Number(
-                    label="目标字数",
-                    placeholder="留空按文种常规篇幅",
-                    precision=0,
-                    value=None,
-                    elem_id="length",
+                self.length = gr.Textbox(
+                    label="目标字数", placeholder="留空按文种常规篇幅", max_lines=1, elem_id="length"
                 )
                 with gr.Tabs():
                     with gr.Tab("粘贴材料"):
@@ -166,7 +162,12 @@ class DraftTab:
         ]
 
     def _wire(self) -> None:
-        common = {"api_visibility": "private", "concurrency_limit": 4, "concurrency_id": "draft"}
+        common = {
+            "api_visibility": "private",
+            "show_progress": "hidden",
+            "concurrency_limit": 4,
+            "concurrency_id": "draft",
+        }
         self.outline_btn.click(
             self.make_outline,
             inputs=[*self.form, self.outline.rev],
@@ -185,11 +186,19 @@ class DraftTab:
             **common,
         )
         self.new_btn.click(
-            self.new_draft, inputs=[self.outline.rev], outputs=self.record_outputs, api_visibility="private"
+            self.new_draft,
+            inputs=[self.outline.rev],
+            outputs=self.record_outputs,
+            api_visibility="private",
+            show_progress="hidden",
         )
         self.bench.wire([self.draft_id, self.work_state], self._save)
-        self.draft_id.change(None, inputs=[self.draft_id], js=REMEMBER_JS, api_visibility="private")
-        self.work_state.change(None, inputs=[self.work_state], js=STATE_JS, api_visibility="private")
+        self.draft_id.change(
+            None, inputs=[self.draft_id], js=REMEMBER_JS, api_visibility="private", show_progress="hidden"
+        )
+        self.work_state.change(
+            None, inputs=[self.work_state], js=STATE_JS, api_visibility="private", show_progress="hidden"
+        )
 
     def wire_load(self, app: gr.Blocks) -> None:
         app.load(
@@ -198,6 +207,7 @@ class DraftTab:
             outputs=[*self.record_outputs, self.library],
             js=RESTORE_JS,
             api_visibility="private",
+            show_progress="hidden",
         )
 
     def _save(self, doc, draft: Draft, request):

@@ -56,7 +56,7 @@ class HistoryTab:
         self.status = gr.Markdown(elem_id="history-status")
 
     def wire(self, tab: gr.Tab) -> None:
-        private = {"api_visibility": "private"}
+        private = {"api_visibility": "private", "show_progress": "hidden"}
         listing = [self.table, self.ids, self.selected, self.confirm_row]
         tab.select(self.refresh, outputs=listing, **private)
         self.refresh_btn.click(self.refresh, outputs=listing, **private)

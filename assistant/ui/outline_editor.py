@@ -78,13 +78,13 @@ class OutlineEditor:
     def _render(self) -> None:
         editor = self
 
-        @gr.render(inputs=[self.state], triggers=[self.rev.change])
+        @gr.render(inputs=[self.state], triggers=[self.rev.change], show_progress="hidden")
         def draw(outline):
             if not outline or not outline.get("items"):
                 gr.Markdown(HINT, elem_id="outline-hint")
                 return
             state, rev, status = editor.state, editor.rev, editor.status
-            common = {"api_visibility": "private", "queue": False}
+            common = {"api_visibility": "private", "show_progress": "hidden", "queue": False}
             title = gr.Textbox(outline["title"], label="标题", elem_id="ol-title", max_lines=2)
             title.blur(editor._quiet(model.set_title), [state, title], [state, status], **common)
             items = outline["items"]

@@ -135,16 +135,18 @@ def _paragraph_html(paragraph: DraftParagraph, facts: list[tuple[int, str]]) -> 
     return f'<p class="{css}">{inner}</p>'
 
 
-def draft_html(draft: Draft, part_labels: dict[str, str] | None = None) -> str:
+def draft_html(draft: Draft, part_labels: dict[str, str] | None = None, focus: str | None = None) -> str:
     """The whole draft for the workbench: laid out like the Word file, sentences clickable, facts marked,
-    unused facts beside their section."""
+    unused facts beside their section; ``focus`` (a part key) marks the section the view scrolls to."""
+    focus_key = (focus or "").split("#")[0]
     facts = material_sentences(draft)
     unused = unused_facts(draft)
     out = ['<div class="gw-draft">', f'<p class="gw-title">{escape(draft.title)}</p>']
     if draft.subtitle:
         out.append(f'<p class="gw-subtitle">{escape(draft.subtitle)}</p>')
     for section in draft.sections:
-        out.append(f'<div class="gw-sec" data-key="{escape(section.key)}">')
+        mark = " data-focus" if section.key == focus_key else ""
+        out.append(f'<div class="gw-sec" data-key="{escape(section.key)}"{mark}>')
         out.extend(_paragraph_html(p, facts) for p in section.paragraphs)
         if unused.get(section.key):
             label = (

@@ -67,7 +67,7 @@ class SettingsTab:
         self._wire()
 
     def _wire(self) -> None:
-        private = {"api_visibility": "private"}
+        private = {"api_visibility": "private", "show_progress": "hidden"}
         fields = [self.base_url, self.model, self.key]
         shown = [self.status, self.mode, self.info]
         self.test_btn.click(self.test, inputs=fields, outputs=[self.status, self.tested], **private)
@@ -92,6 +92,7 @@ class SettingsTab:
             inputs=[self.endpoint],
             outputs=[self.mode, self.info, self.admin_row],
             api_visibility="private",
+            show_progress="hidden",
         )
 
     # ---- views -----------------------------------------------------------------------------------------

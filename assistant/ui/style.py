@@ -17,7 +17,7 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
 #part-tools { position: sticky; top: 58px; z-index: 50; background: var(--background-fill-primary);
   padding-bottom: 4px; }
 #part-tools button { white-space: nowrap; }
-#part-row { align-items: center; gap: 6px; flex-wrap: wrap; }
+#part-row { align-items: center; gap: 4px; flex-wrap: wrap; }
 #draft-view .gw-draft, #part-diff { font-family: "Noto Serif CJK SC", "FangSong", "仿宋", serif; font-size: 16px;
   line-height: 1.9; color: var(--body-text-color); }
 .gw-draft p { margin: 0.15em 0; }

@@ -80,7 +80,7 @@ def build_request(
     occasion: str = "",
     points: str = "",
     materials: list[str] | None = None,
-    length: float | int | None = None,
+    length: float | int | str | None = None,
 ) -> DraftRequest:
     missing = missing_fields(doc_type, topic)
     if missing:
@@ -91,9 +91,7 @@ def build_request(
     unit = check_field("单位", unit, MAX_LINE_FIELD_CHARS)
     occasion = check_field("场合", occasion, MAX_LINE_FIELD_CHARS)
     points = check_field("要点", points, MAX_POINTS_CHARS)
-    target = int(length) if length else None
-    if target is not None and target <= 0:
-        raise InputError("目标字数应为正整数，或留空使用该文种的常规篇幅。")
+    target = _count(length)
     return DraftRequest(
         doc_type=doc_type.strip(),
         topic=topic,
@@ -105,6 +103,20 @@ def build_request(
     )
 
 
+def _count(length: Any) -> int | None:
+    """The target length from the form: empty is None, else a positive whole number."""
+    text = str(length if length is not None else "").strip()
+    if not text:
+        return None
+    try:
+        target = int(float(text))
+    except ValueError:
+        target = -1
+    if target < 0:
+        raise InputError("目标字数应为正整数，或留空使用该文种的常规篇幅。")
+    return target or None
+
+
 def request_form_values(request: dict[str, Any] | None) -> dict[str, Any]:
     """The form fields for a saved request dict (as kept in the browser)."""
     request = request or {}
@@ -114,7 +126,7 @@ def request_form_values(request: dict[str, Any] | None) -> dict[str, Any]:
         "unit": request.get("unit") or "",
         "occasion": request.get("occasion") or "",
         "points": "\n".join(request.get("points") or []),
-        "length": request.get("length"),
+        "length": str(request.get("length") or ""),
     }
 
 

@@ -21,7 +21,7 @@ import gradio as gr
 from ..doctypes import get_doctype
 from ..draft import actions, export
 from ..draft.parts import draft_parts, part_text
-from ..errors import IndexMissingError, UserError
+from ..errors import IndexMissingError, InputError, UserError
 from ..evals import metrics
 from ..history import History
 from ..index.retrieval import Retriever
@@ -44,6 +44,20 @@ COPY_JS = """() => {
   window.__gwCopied = text;
 }"""
 CLICK_JS = """
+function gwScroller(node) {
+  while (node && node !== document.body) {
+    const o = getComputedStyle(node).overflowY;
+    if ((o === 'auto' || o === 'scroll') && node.scrollHeight > node.clientHeight) return node;
+    node = node.parentElement;
+  }
+  return null;
+}
+watch('value', () => {
+  const box = gwScroller(element.querySelector('.gw-draft') || element);
+  if (element.querySelector('.gw-streaming')) { if (box) box.scrollTop = box.scrollHeight; return; }
+  const focus = element.querySelector('[data-focus]');
+  if (focus && box) { box.scrollTop = focus.offsetTop - box.offsetTop - 8; } else if (box) { box.scrollTop = 0; }
+});
 element.addEventListener('click', (e) => {
   const s = e.target.closest('.gw-s');
   if (!s) return;
@@ -54,6 +68,16 @@ element.addEventListener('click', (e) => {
                     section: sec ? sec.dataset.key : '', sentence: s.textContent});
 });
 """
+
+
+def parse_count(text, what: str) -> int | None:
+    """A character count typed in a box: empty is None, else a positive whole number."""
+    text = str(text if text is not None else "").strip().replace(",", "").replace("，", "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) <= 0:
+        raise InputError(f"{what}应为正整数（如 300），请重新填写。")
+    return int(text)
 
 
 def friendly(exc: UserError) -> str:
@@ -97,27 +121,26 @@ class Workbench:
                 show_label=False,
                 container=False,
                 scale=3,
-                min_width=180,
+                min_width=150,
                 elem_id="part-pick",
             )
-            self.edit_btn = gr.Button("编辑", size="sm", scale=0, min_width=54, elem_id="part-edit")
-            self.rewrite_btn = gr.Button("重写", size="sm", scale=0, min_width=54, elem_id="part-rewrite")
-            self.expand_btn = gr.Button("扩写", size="sm", scale=0, min_width=54, elem_id="part-expand")
-            self.polish_btn = gr.Button("润色", size="sm", scale=0, min_width=54, elem_id="part-polish")
-            self.target = gr.Number(
-                None,
-                placeholder="字数",
+            self.edit_btn = gr.Button("编辑", size="sm", scale=0, min_width=50, elem_id="part-edit")
+            self.rewrite_btn = gr.Button("重写", size="sm", scale=0, min_width=50, elem_id="part-rewrite")
+            self.expand_btn = gr.Button("扩写", size="sm", scale=0, min_width=50, elem_id="part-expand")
+            self.polish_btn = gr.Button("润色", size="sm", scale=0, min_width=50, elem_id="part-polish")
+            self.target = gr.Textbox(
+                placeholder="缩写到…字",
                 show_label=False,
                 container=False,
-                precision=0,
+                max_lines=1,
                 scale=0,
-                min_width=70,
+                min_width=84,
                 elem_id="part-target",
             )
             self.shorten_btn = gr.Button(
                 "缩写到此字数", size="sm", scale=0, min_width=96, elem_id="part-shorten"
             )
-            self.undo_btn = gr.Button("撤销", size="sm", scale=0, min_width=54, elem_id="part-undo")
+            self.undo_btn = gr.Button("撤销", size="sm", scale=0, min_width=50, elem_id="part-undo")
         with gr.Column(visible=False, elem_id="part-editor") as self.editor_box:
             self.editor = gr.Textbox(
                 label="编辑这一部分（每段一行；改好后点“保存修改”）",
@@ -135,7 +158,7 @@ class Workbench:
             elem_id="draft-view",
             js_on_load=CLICK_JS,
             max_height="72vh",
-            autoscroll=True,
+            autoscroll=False,
             container=True,
             padding=True,
         )
@@ -180,8 +203,14 @@ class Workbench:
         """``save(doc, draft, request) -> (doc, *save_outputs values)`` stores a changed draft (history)."""
         self._save = save
         self.save_outputs = list(save_outputs)
+        self.work_state = save_outputs[-1]
         changed = [self.doc, self.undo, self.status, *self.outputs, *save_outputs]
-        common = {"api_visibility": "private", "concurrency_limit": 4, "concurrency_id": "draft"}
+        common = {
+            "api_visibility": "private",
+            "show_progress": "hidden",
+            "concurrency_limit": 4,
+            "concurrency_id": "draft",
+        }
         for button, action in (
             (self.rewrite_btn, "rewrite"),
             (self.expand_btn, "expand"),
@@ -199,35 +228,46 @@ class Workbench:
             inputs=[self.doc, self.undo, self.appendix],
             outputs=changed,
             api_visibility="private",
+            show_progress="hidden",
         )
         self.edit_btn.click(
             self.open_editor,
             inputs=[self.doc, self.part],
             outputs=[self.editor_box, self.editor, self.status],
             api_visibility="private",
+            show_progress="hidden",
         )
         self.cancel_btn.click(
             lambda: (gr.update(visible=False), "已取消编辑。"),
             outputs=[self.editor_box, self.status],
             api_visibility="private",
+            show_progress="hidden",
         )
         self.save_btn.click(
             self.save_edit,
             inputs=[self.doc, self.undo, self.part, self.editor, self.appendix],
             outputs=changed,
             api_visibility="private",
+            show_progress="hidden",
         )
         self.view.click(
-            self.show_sources, inputs=[self.doc], outputs=[self.sources, self.part], api_visibility="private"
+            self.show_sources,
+            inputs=[self.doc],
+            outputs=[self.sources, self.part],
+            api_visibility="private",
+            show_progress="hidden",
         )
-        self.copy_btn.click(None, js=COPY_JS, outputs=None, api_visibility="private").then(
-            lambda: "已复制全文。", outputs=[self.status], api_visibility="private"
+        self.copy_btn.click(
+            None, js=COPY_JS, outputs=None, api_visibility="private", show_progress="hidden"
+        ).then(
+            lambda: "已复制全文。", outputs=[self.status], api_visibility="private", show_progress="hidden"
         )
         self.appendix.change(
             self.rewrite_exports,
             inputs=[self.doc, self.appendix],
             outputs=[self.dl_docx, self.dl_md],
             api_visibility="private",
+            show_progress="hidden",
         )
 
     # ---- what the page shows for a draft ---------------------------------------------------------------
@@ -241,7 +281,7 @@ class Workbench:
         docx_path, md_path = export_files(draft, appendix)
         return {
             self.part: gr.update(choices=choices, value=part if part in keys else None),
-            self.view: render.draft_html(draft, headings),
+            self.view: render.draft_html(draft, headings, focus=part),
             self.generator: generator_label(draft),
             self.warnings: warnings_markdown(draft.warnings),
             self.checklist: self.checklist_for(draft),
@@ -304,29 +344,27 @@ class Workbench:
         def handler(doc, undo, key, target, appendix, endpoint, request: gr.Request):
             draft = self._current(doc)
             if draft is None:
-                return {self.status: f"⚠ 还没有草稿：请先生成正文，再{name}。"}
+                yield {self.status: f"⚠ 还没有草稿：请先生成正文，再{name}。"}
+                return
             if not key:
-                return {self.status: f"⚠ 请先在“修改哪一部分”中选择要{name}的部分。"}
+                yield {self.status: f"⚠ 请先在“选择要修改的部分”中选一部分，再点“{name}”。"}
+                return
             settings = settings_for(self.live.get(), endpoint, request)
+            headings = section_headings(draft, settings.prompts_dir)
+            label = next((p.label for p in draft_parts(draft, headings) if p.key == key), key)
+            yield {self.status: f"正在{name}“{label}”…", self.work_state: "busy"}
             try:
                 after = actions.revise_section(
-                    draft, key, action, settings, target_chars=int(target) if target else None
+                    draft, key, action, settings, target_chars=parse_count(target, "缩写字数")
                 )
             except UserError as exc:
-                return {self.status: f"⚠ {friendly(exc)}"}
-            label = next(
-                (
-                    p.label
-                    for p in draft_parts(after, section_headings(after, settings.prompts_dir))
-                    if p.key == key
-                ),
-                key,
-            )
+                yield {self.status: f"⚠ {friendly(exc)}", self.work_state: f"saved:{(doc or {}).get('id')}"}
+                return
             notes = [w for w in after.warnings if w not in draft.warnings]
             status = f"已{name}“{label}”。可对照下方的修改前后，不满意可点“撤销”。"
             if notes:
                 status = "⚠ " + " ".join(notes)
-            return self._changed(doc, undo, draft, after, appendix, status, (key, label), name, request)
+            yield self._changed(doc, undo, draft, after, appendix, status, (key, label), name, request)
 
         return handler
 
