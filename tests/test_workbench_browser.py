@@ -13,6 +13,8 @@ import docx
 import pytest
 from browser import chromium, choose, click, fill, new_context, open_page, serve, text_of, wait_for_text
 
+from fake_openai import FakeOpenAI
+
 from assistant.draft.export import SOURCES_HEADING
 from assistant.history import History
 from assistant.index.loaders import SUPPORTED_SUFFIXES
@@ -175,9 +177,26 @@ def test_outline_sections_reorder_points_move_and_the_draft_follows(app) -> None
         assert f"一、{second}" in text  # numbering follows the new order
 
 
+def _settled(page) -> str:
+    """The status line once the running action has finished."""
+    page.wait_for_function(
+        "!document.querySelector('#draft-status').innerText.includes('正在')", timeout=180_000
+    )
+    return text_of(page, "draft-status")
+
+
 def test_a_rewrite_shows_before_and_after_and_undo_brings_it_back(app) -> None:
+    """Offline, the seed corpus has no second way to say one 意见: the part stays and the writer is told
+    why. With the writer's own model endpoint (set for this session only) the rewrite replaces the part,
+    the before/after shows both, and 撤销 brings the draft back exactly."""
     _, url = app
-    with chromium() as browser:
+    reply = (
+        "二、要坚持问题导向，破解工作难点\n"
+        "要聚焦党员群众反映强烈的突出问题，逐项列出清单、明确时限、跟踪问效[1]。\n"
+        "要把解决问题的实际成效作为检验工作的重要标准，以问题整改推动工作提质增效。"
+    )
+    with FakeOpenAI() as fake, chromium() as browser:
+        fake.default = reply
         page = open_page(new_context(browser), url)
         _request(
             page,
@@ -192,22 +211,35 @@ def test_a_rewrite_shows_before_and_after_and_undo_brings_it_back(app) -> None:
         labels = page.locator("[role=option]").all_inner_texts()
         assert [x[:2] for x in labels if x[:2] in ("一、", "二、", "三、")] == ["一、", "二、", "三、"]
         assert not any(key in " ".join(labels) for key in ("review", "requirements", "problems"))
-        page.keyboard.press("Escape")
         before = _view(page)
-        _pick_part(page, "二、要坚持问题导向")
+        page.locator("[role=option]", has_text="二、要坚持问题导向").first.click()
         click(page, "part-rewrite")
-        wait_for_text(page, "draft-status", "重写“二、要坚持问题导向", timeout=120_000)
-        page.locator("#draft-status", has_text="正在").wait_for(state="detached", timeout=120_000)
-        status = text_of(page, "draft-status")
+        status = _settled(page)
+        if "已保留原文" in status:  # offline and nothing else to say: honest, not poorer
+            assert _view(page) == before
+        else:
+            assert _view(page) != before and "修改后" in text_of(page, "part-diff")
+
+        page.get_by_role("tab", name="设置").click()
+        fill(page, "llm-base-url", fake.base_url)
+        fill(page, "llm-model", "fake-model")
+        click(page, "settings-test")
+        wait_for_text(page, "settings-status", "连接成功", timeout=60_000)
+        click(page, "settings-apply")
+        wait_for_text(page, "settings-status", "已应用", timeout=30_000)
+        page.get_by_role("tab", name="起草").click()
+        before = _view(page)
+        click(page, "part-rewrite")
+        assert "已重写" in _settled(page)
         after = _view(page)
-        if "已保留原文" not in status:
-            assert after != before
-            diff = text_of(page, "part-diff")
-            assert "修改前" in diff and "修改后" in diff
+        assert after != before and "逐项列出清单" in after
+        diff = text_of(page, "part-diff")
+        assert "修改前" in diff and "修改后" in diff and "逐项列出清单" in diff
+        assert "大模型" in text_of(page, "generator") or "重写" in text_of(page, "generator")
         click(page, "part-undo")
         wait_for_text(page, "draft-status", "已撤销", timeout=60_000)
         assert _view(page) == before
-        assert "processing" not in page.content() and "Warning" not in text_of(page, "draft-status")
+        assert "processing" not in page.content()
 
 
 def test_a_draft_reopens_from_the_history_after_a_browser_restart(app) -> None:
@@ -222,7 +254,7 @@ def test_a_draft_reopens_from_the_history_after_a_browser_restart(app) -> None:
         page = open_page(new_context(browser), url)
         assert topic not in _view(page)
         page.get_by_role("tab", name="历史").click()
-        row = page.locator("#history-table td", has_text=topic).first
+        row = page.locator("#history-table [role=gridcell]", has_text=topic).first
         row.wait_for(timeout=30_000)
         row.click()
         wait_for_text(page, "history-status", "已选中", timeout=20_000)
@@ -232,11 +264,11 @@ def test_a_draft_reopens_from_the_history_after_a_browser_restart(app) -> None:
         assert page.locator("#topic textarea, #topic input").first.input_value() == topic
         # duplicate it as the start of a new draft, then delete the copy (asked first)
         page.get_by_role("tab", name="历史").click()
-        page.locator("#history-table td", has_text=topic).first.click()
+        page.locator("#history-table [role=gridcell]", has_text=topic).first.click()
         click(page, "history-copy")
         wait_for_text(page, "draft-status", "已复制为新稿", timeout=30_000)
         page.get_by_role("tab", name="历史").click()
-        copy = page.locator("#history-table td", has_text="（副本）").first
+        copy = page.locator("#history-table [role=gridcell]", has_text="（副本）").first
         copy.wait_for(timeout=30_000)
         copy.click()
         wait_for_text(page, "history-status", "已选中", timeout=20_000)
@@ -306,7 +338,7 @@ def test_clicking_a_sentence_shows_that_sentences_own_source(app) -> None:
     with chromium() as browser:
         page = open_page(new_context(browser), url)
         page.get_by_role("tab", name="历史").click()
-        page.locator("#history-table td", has_text="句子来源测试").first.click()
+        page.locator("#history-table [role=gridcell]", has_text="句子来源测试").first.click()
         wait_for_text(page, "history-status", "已选中", timeout=20_000)
         click(page, "history-open")
         wait_for_text(page, "draft-view", "同谋划同部署", timeout=30_000)
@@ -328,7 +360,7 @@ def test_the_library_is_searched_with_filters_and_a_document_shows_how_it_was_pa
     _, url = app
     with chromium() as browser:
         page = open_page(new_context(browser), url)
-        assert "范文库：共 5 篇" in text_of(page, "library-hint")
+        wait_for_text(page, "library-hint", "范文库：共 5 篇", timeout=30_000)
         page.get_by_role("tab", name="范文库").click()
         fill(page, "lib-query", "三会一课落实不到位")
         choose(page, "lib-type", "调研报告")

@@ -84,8 +84,10 @@ class OutlineEditor:
                 gr.Markdown(HINT, elem_id="outline-hint")
                 return
             state, rev, status = editor.state, editor.rev, editor.status
-            common = {"api_visibility": "private", "show_progress": "hidden", "queue": False}
-            title = gr.Textbox(outline["title"], label="标题", elem_id="ol-title", max_lines=2)
+            common = {"api_visibility": "private", "show_progress": "hidden"}
+            title = gr.Textbox(
+                outline["title"], label="标题", elem_id="ol-title", max_lines=2, interactive=True
+            )
             title.blur(editor._quiet(model.set_title), [state, title], [state, status], **common)
             items = outline["items"]
             choices = [(item["heading"], item["key"]) for item in items]
@@ -97,6 +99,7 @@ class OutlineEditor:
                             item["heading"],
                             label=f"第 {i + 1} 部分 · {role}",
                             elem_id=f"ol-h-{i}",
+                            interactive=True,
                             scale=5,
                             max_lines=1,
                         )
@@ -121,16 +124,24 @@ class OutlineEditor:
                     for j, point in enumerate(item["points"]):
                         with gr.Row(equal_height=True):
                             text = gr.Textbox(
-                                point, show_label=False, container=False, scale=5, elem_id=f"ol-p-{i}-{j}"
+                                point,
+                                label="要点",
+                                show_label=False,
+                                container=False,
+                                scale=5,
+                                elem_id=f"ol-p-{i}-{j}",
+                                interactive=True,
                             )
                             where = gr.Dropdown(
                                 choices,
                                 value=item["key"],
+                                label="移到哪一部分",
                                 show_label=False,
                                 container=False,
                                 scale=2,
                                 min_width=110,
                                 elem_id=f"ol-mv-{i}-{j}",
+                                interactive=True,
                             )
                             raise_btn = gr.Button(
                                 "↑", size="sm", scale=0, min_width=36, elem_id=f"ol-pup-{i}-{j}"
@@ -156,9 +167,11 @@ class OutlineEditor:
                         )
                     new = gr.Textbox(
                         placeholder="添加要点：输入后按回车",
+                        label="添加要点",
                         show_label=False,
                         container=False,
                         elem_id=f"ol-add-{i}",
+                        interactive=True,
                     )
                     new.submit(editor._add_point(i), [state, rev, new], [state, rev, status], **common)
             missing = model.missing_sections(outline, editor._schema(outline.get("doc_type", "")))
@@ -173,6 +186,7 @@ class OutlineEditor:
                         label="添加部分",
                         scale=3,
                         elem_id="ol-add-section",
+                        interactive=True,
                     )
                     add = gr.Button("添加", size="sm", scale=0, min_width=60, elem_id="ol-add-section-btn")
                 add.click(editor._add_section(missing), [state, rev, pick], [state, rev, status], **common)
