@@ -11,8 +11,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from browser import chromium, choose, click, fill, new_context, open_page, serve, text_of, wait_for_text
-
+from browser import choose, chromium, click, fill, new_context, open_page, serve, text_of, wait_for_text
 from fake_openai import FakeOpenAI
 
 from assistant.draft.export import SOURCES_HEADING
@@ -177,10 +176,13 @@ def test_outline_sections_reorder_points_move_and_the_draft_follows(app) -> None
         assert f"一、{second}" in text  # numbering follows the new order
 
 
-def _settled(page) -> str:
-    """The status line once the running action has finished."""
+def _settled(page, *endings: str) -> str:
+    """The status line once it says one of ``endings`` (the running action has finished)."""
+    import json
+
     page.wait_for_function(
-        "!document.querySelector('#draft-status').innerText.includes('正在')", timeout=180_000
+        f"{json.dumps(list(endings))}.some(e => document.querySelector('#draft-status').innerText.includes(e))",
+        timeout=180_000,
     )
     return text_of(page, "draft-status")
 
@@ -214,7 +216,7 @@ def test_a_rewrite_shows_before_and_after_and_undo_brings_it_back(app) -> None:
         before = _view(page)
         page.locator("[role=option]", has_text="二、要坚持问题导向").first.click()
         click(page, "part-rewrite")
-        status = _settled(page)
+        status = _settled(page, "已保留原文", "已重写")
         if "已保留原文" in status:  # offline and nothing else to say: honest, not poorer
             assert _view(page) == before
         else:
@@ -230,7 +232,8 @@ def test_a_rewrite_shows_before_and_after_and_undo_brings_it_back(app) -> None:
         page.get_by_role("tab", name="起草").click()
         before = _view(page)
         click(page, "part-rewrite")
-        assert "已重写" in _settled(page)
+        assert "已重写" in _settled(page, "已重写“")
+        wait_for_text(page, "draft-view", "逐项列出清单", timeout=30_000)
         after = _view(page)
         assert after != before and "逐项列出清单" in after
         diff = text_of(page, "part-diff")
@@ -238,6 +241,9 @@ def test_a_rewrite_shows_before_and_after_and_undo_brings_it_back(app) -> None:
         assert "大模型" in text_of(page, "generator") or "重写" in text_of(page, "generator")
         click(page, "part-undo")
         wait_for_text(page, "draft-status", "已撤销", timeout=60_000)
+        page.wait_for_function(
+            "!document.querySelector('#draft-view').innerText.includes('逐项列出清单')", timeout=30_000
+        )
         assert _view(page) == before
         assert "processing" not in page.content()
 
