@@ -319,7 +319,7 @@ class DraftTab:
             doc |= {"draft": draft.to_dict()}
             draft_id, state = "", "dirty"
             status = f"草稿已完成，但未能存入历史：{exc}"
-        update = bench.show(draft)
+        update = bench.show(draft, retrieved=doc.get("retrieved"))
         update |= {
             self.doc: doc,
             bench.undo: [],
@@ -372,7 +372,7 @@ class DraftTab:
         update[self.work_state] = f"saved:{doc.get('id')}"
         if record.get("draft"):
             try:
-                update |= self.bench.show(Draft.from_dict(record["draft"]))
+                update |= self.bench.show(Draft.from_dict(record["draft"]), retrieved=record.get("retrieved"))
             except (TypeError, KeyError, ValueError, UserError):
                 update |= self.bench.cleared("这篇草稿的格式已变化，无法显示，请重新生成正文。")
         else:

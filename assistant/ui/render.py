@@ -222,14 +222,28 @@ def sources_html(
     return "".join(lines)
 
 
-def source_list_html(draft: Draft) -> str:
-    if not draft.sources:
-        return "<p class='gw-note'>本稿没有引用范文。</p>"
-    items = "".join(
-        f"<li>[{s.number}] 《{escape(s.title)}》 {escape(s.heading_path or '（正文）')}</li>"
+def source_list_html(draft: Draft, retrieved: dict[str, list[dict[str, Any]]] | None = None) -> str:
+    """The draft's numbered sources (cited), then every other passage retrieved while drafting (○ 未引用),
+    each chunk once."""
+    items = [
+        f"<li>[{s.number}] ✔ 已引用｜《{escape(s.title)}》 {escape(s.heading_path or '（正文）')}</li>"
         for s in draft.sources
-    )
-    return f"<ol class='gw-srclist'>{items}</ol>"
+    ]
+    seen = {s.chunk_id for s in draft.sources}
+    for passages in (retrieved or {}).values():
+        for passage in passages or []:
+            chunk_id = str(passage.get("chunk_id") or "")
+            if not chunk_id or chunk_id in seen:
+                continue
+            seen.add(chunk_id)
+            role = ROLE_NAMES.get(str(passage.get("role") or ""), "")
+            items.append(
+                f"<li>○ 未引用｜《{escape(str(passage.get('title') or ''))}》 "
+                f"{escape(str(passage.get('heading_path') or '（正文）'))}{'｜' + role if role else ''}</li>"
+            )
+    if not items:
+        return "<p class='gw-note'>本稿没有引用范文。</p>"
+    return f"<ul class='gw-srclist'>{''.join(items)}</ul>"
 
 
 # ------------------------------------------------------------------------------------------ before/after

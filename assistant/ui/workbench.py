@@ -272,7 +272,9 @@ class Workbench:
 
     # ---- what the page shows for a draft ---------------------------------------------------------------
 
-    def show(self, draft: Draft, appendix: bool = False, diff: str = "", part: str | None = None) -> dict:
+    def show(
+        self, draft: Draft, appendix: bool = False, diff: str = "", part: str | None = None, retrieved=None
+    ) -> dict:
         settings = self.live.get()
         headings = section_headings(draft, settings.prompts_dir)
         parts = draft_parts(draft, headings)
@@ -285,7 +287,7 @@ class Workbench:
             self.generator: generator_label(draft),
             self.warnings: warnings_markdown(draft.warnings),
             self.checklist: self.checklist_for(draft),
-            self.source_list: render.source_list_html(draft),
+            self.source_list: render.source_list_html(draft, retrieved),
             self.sources: f"<p class='gw-note'>{SOURCE_HINT}</p>",
             self.dl_docx: gr.update(value=docx_path, visible=True),
             self.dl_md: gr.update(value=md_path, visible=True),
@@ -334,7 +336,7 @@ class Workbench:
             diff = ""
         undo = ([doc["draft"]] + list(undo or []))[:UNDO_DEPTH]
         doc, *saved = self._save(doc, after, request)
-        update = self.show(after, appendix, diff, part=key)
+        update = self.show(after, appendix, diff, part=key, retrieved=doc.get("retrieved"))
         update |= {self.doc: doc, self.undo: undo, self.status: status}
         return update | dict(zip(self.save_outputs, saved, strict=True))
 
@@ -373,7 +375,7 @@ class Workbench:
             return {self.status: "⚠ 没有可以撤销的修改。"}
         previous = Draft.from_dict(undo[0])
         doc, *saved = self._save(doc, previous, request)
-        update = self.show(previous, appendix)
+        update = self.show(previous, appendix, retrieved=doc.get("retrieved"))
         update |= {self.doc: doc, self.undo: list(undo[1:]), self.status: "已撤销上一次修改。"}
         return update | dict(zip(self.save_outputs, saved, strict=True))
 
