@@ -178,7 +178,7 @@ class Workbench:
         with gr.Accordion("结构检查", open=True, elem_id="checklist-box"):
             self.checklist = gr.Markdown(elem_id="checklist")
         self.warnings = gr.Markdown(elem_id="draft-warnings")
-        with gr.Accordion("全部来源", open=False):
+        with gr.Accordion("全部来源", open=True):
             self.source_list = gr.HTML(elem_id="source-list")
 
     @property
