@@ -11,12 +11,20 @@ Section ``form``:
   paragraph  unheaded body paragraph(s) recognised by role (a speech's review, problems, causes)
   topics     topic-sentence paragraphs (``对标政治强统领。…``), as in work reports
 Section ``numbering`` (inside the section): ``subheadings`` (（一）（二）), ``items`` (一是、二是), ``none``.
+Section ``needs``: what the section must say, in the writer's words (主要做法、数据和典型事例); it becomes the
+guidance gap 【待补：围绕“…”写明…】 where neither the writer nor the corpus supplies text.
+
+A type is a family of skeletons (``skeletons``): each names its sections in order (keys of ``sections``), the
+occasion classes and words that choose it, and may override the salutation and the opening/closing
+patterns (a 家长会 speech opens 尊敬的各位家长：, a written 情况报告 ends 特此报告). ``sections`` without a
+``skeletons`` list is one skeleton, ``default``. ``with_skeleton(name)`` gives the type as that skeleton
+sees it, so the composer, the model path and the checks all read one shape.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +55,20 @@ class SectionSpec:
     numbering: str
     required: bool
     points_here: bool = False
+    needs: str = ""  # what the section must say (guidance for gaps, prompts and the outline editor)
+    facts_only: bool = False  # written only from the writer's facts (a speech's 成效), else a gap
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    name: str
+    label: str
+    sections: tuple[str, ...]  # section keys in order
+    occasions: tuple[str, ...] = ()  # occasion classes that choose it
+    words: tuple[str, ...] = ()  # words in the topic, occasion or points that choose it
+    salutation: str | None = None
+    opening: Formula | None = None
+    closing: Formula | None = None
 
 
 @dataclass(frozen=True)
@@ -64,12 +86,50 @@ class DocType:
     length_max: int
     detect: dict[str, int] = field(default_factory=dict)  # keyword -> weight, for type detection
     path: str = ""
+    skeletons: tuple[Skeleton, ...] = ()
+    all_sections: tuple[SectionSpec, ...] = ()  # every section any skeleton uses
+    skeleton: str = ""  # the skeleton ``sections`` follows
+    default_occasion: str = ""  # the occasion class when the request names none
 
     def section(self, key: str) -> SectionSpec:
-        for spec in self.sections:
+        for spec in self.all_sections or self.sections:
             if spec.key == key:
                 return spec
         raise KeyError(key)
+
+    def get_skeleton(self, name: str) -> Skeleton:
+        for skeleton in self.skeletons:
+            if skeleton.name == name:
+                return skeleton
+        names = "、".join(f"{k.name}（{k.label}）" for k in self.skeletons)
+        raise InputError(f"{self.label}没有名为“{name}”的结构。可选：{names}")
+
+    def with_skeleton(self, name: str) -> DocType:
+        """The type as skeleton ``name`` shapes it: its sections in its order, its formulas."""
+        if not self.skeletons or not name:
+            return self
+        skeleton = self.get_skeleton(name)
+        return replace(
+            self,
+            sections=tuple(self.section(key) for key in skeleton.sections),
+            salutation=self.salutation if skeleton.salutation is None else skeleton.salutation,
+            opening=skeleton.opening or self.opening,
+            closing=skeleton.closing or self.closing,
+            skeleton=skeleton.name,
+        )
+
+    def choose_skeleton(self, occasion_class: str, text: str) -> str:
+        """The skeleton for a request: the first whose words occur in ``text`` (topic, occasion, points),
+        else the first listing ``occasion_class``, else the first (the default)."""
+        if not self.skeletons:
+            return ""
+        for skeleton in self.skeletons:
+            if skeleton.words and any(w in text for w in skeleton.words):
+                return skeleton.name
+        for skeleton in self.skeletons:
+            if occasion_class and occasion_class in skeleton.occasions:
+                return skeleton.name
+        return self.skeletons[0].name
 
     @property
     def required_roles(self) -> list[str]:
@@ -114,6 +174,8 @@ def load_doctype(path: Path) -> DocType:
             numbering=str(raw.get("numbering", "none")),
             required=bool(raw.get("required", True)),
             points_here=bool(raw.get("points_here", False)),
+            needs=str(raw.get("needs") or ""),
+            facts_only=bool(raw.get("facts_only", False)),
         )
         if not spec.key:
             raise _bad(path, f"第 {i + 1} 个章节缺少 key")
@@ -128,8 +190,12 @@ def load_doctype(path: Path) -> DocType:
         sections.append(spec)
     if not sections:
         raise _bad(path, "至少需要一个章节")
+    keys = [spec.key for spec in sections]
+    if len(set(keys)) != len(keys):
+        raise _bad(path, "章节 key 重复")
+    skeletons = _skeletons(path, data.get("skeletons"), keys)
     length = data["length"]
-    return DocType(
+    doctype = DocType(
         name=str(data["name"]),
         label=str(data["label"]),
         version=int(data.get("version", 1)),
@@ -143,7 +209,38 @@ def load_doctype(path: Path) -> DocType:
         length_max=int(length["max"]),
         detect={str(k): int(v) for k, v in (data.get("detect") or {}).items()},
         path=str(path),
+        skeletons=skeletons,
+        all_sections=tuple(sections),
+        default_occasion=str(data.get("default_occasion") or ""),
     )
+    return doctype.with_skeleton(skeletons[0].name) if skeletons else doctype
+
+
+def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise _bad(path, "skeletons 应为非空列表")
+    out = []
+    for i, item in enumerate(raw, 1):
+        if not isinstance(item, dict) or not item.get("name") or not item.get("sections"):
+            raise _bad(path, f"第 {i} 个结构（skeletons）缺少 name 或 sections")
+        unknown = [k for k in item["sections"] if k not in keys]
+        if unknown:
+            raise _bad(path, f"结构 {item['name']} 引用了未定义的章节：{'、'.join(map(str, unknown))}")
+        out.append(
+            Skeleton(
+                name=str(item["name"]),
+                label=str(item.get("label") or item["name"]),
+                sections=tuple(str(k) for k in item["sections"]),
+                occasions=tuple(str(o) for o in item.get("occasions") or ()),
+                words=tuple(str(w) for w in item.get("words") or ()),
+                salutation=None if item.get("salutation") is None else str(item["salutation"]),
+                opening=_formula(path, item["opening"], "opening") if item.get("opening") else None,
+                closing=_formula(path, item["closing"], "closing") if item.get("closing") else None,
+            )
+        )
+    return tuple(out)
 
 
 @lru_cache(maxsize=16)

@@ -169,6 +169,7 @@ class Fact:
     role: str = "background"
     point: str = ""
     section: str = ""
+    fits: str = ""  # when unplaced: the outline item key it fits best (shown beside that section)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -232,7 +232,7 @@ def test_events_arrive_in_order(settings: Settings):
     kinds = [k for k, _ in events]
     assert kinds[0] == "outline" and kinds[-1] == "done"
     starts = [p["key"] for k, p in events if k == "section_start"]
-    assert starts == ["work", "next"] and kinds.count("section_done") == 2
+    assert starts == ["work", "problems", "next"] and kinds.count("section_done") == 3
     assert events[-1][1]["text"] == draft.text
     done = [p for k, p in events if k == "section_done"]
     cited = {s.chunk_id for s in draft.sources}
@@ -312,4 +312,6 @@ def test_materials_go_into_the_draft_and_unused_ones_are_flagged(settings: Setti
     )
     draft = write_draft(request, settings, retriever=SeedRetriever())
     assert "（一）规范主题党日活动。2024年开展主题党日活动12次。" in draft.text
-    assert any("材料中有 1 句未能自动放入草稿" in w and "全支部共有党员86名" in w for w in draft.warnings)
+    assert any("材料中有 1 条事实未放入草稿" in w and "全支部共有党员86名。" in w for w in draft.warnings)
+    unplaced = [f for f in draft.facts if not f.section]
+    assert [f.text for f in unplaced] == ["全支部共有党员86名。"] and unplaced[0].fits

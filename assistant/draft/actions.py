@@ -25,7 +25,9 @@ from ..records import Draft, DraftParagraph, OutlineItem, Passage, Span
 from ..settings import Settings
 from . import pipeline
 from .adapt import Adapter, normalize_punctuation
-from .composer import Composer, SourceBook
+from .composer import Composer
+from .context import spec_for
+from .llm_writer import fence_safe
 from .parts import (
     SUB,
     Part,
@@ -36,6 +38,8 @@ from .parts import (
     renumber_markers,
     replace_part,
 )
+from .request import clean_request, template_values
+from .sources import SourceBook, open_retriever, retrieve, section_passages
 from .units import overlap, passage_units, split_sentences, strip_end
 
 ACTIONS = {"rewrite": "重写", "expand": "扩写", "shorten": "缩写", "polish": "润色"}
@@ -68,6 +72,22 @@ def _noop(kind: str, payload: dict[str, Any]) -> None:
 
 def _norm(text: str) -> str:
     return re.sub(r"[\s，,。；;：:！!？?、“”\"]", "", text)
+
+
+def _composer(draft: Draft, settings: Settings, book: SourceBook):
+    """The draft's cleaned request, its type as its outline's skeleton shapes it, and a composer that
+    writes with the same formula values the draft was written with."""
+    request = clean_request(draft.request)
+    doctype = get_doctype(draft.doc_type, settings.prompts_dir)
+    if draft.outline is not None and draft.outline.skeleton:
+        doctype = doctype.with_skeleton(draft.outline.skeleton)
+    values = template_values(request, draft.outline)
+    return request, doctype, Composer(doctype, request, settings.prompts_dir, book, values)
+
+
+def _spec(doctype, draft: Draft, key: str):
+    item = next((i for i in (draft.outline.items if draft.outline else []) if i.key == key), None)
+    return spec_for(doctype, item) if item is not None else doctype.section(key)
 
 
 def _headings(draft: Draft, settings: Settings) -> dict[str, str]:
@@ -187,7 +207,7 @@ def _revise_offline(draft, part, action, settings, target_chars, emit, retriever
         return replace_part(draft, part, [_polish_paragraph(p) for p in part_paragraphs(draft, part)])
     if action == "shorten":
         return _shorten(draft, part, target_chars)
-    retriever = retriever or pipeline.open_retriever(settings)
+    retriever = retriever or open_retriever(settings)
     if action == "expand":
         return _expand(draft, part, settings, target_chars, retriever)
     if SUB not in part.key:  # a whole section: the composer's alternative version
@@ -298,8 +318,8 @@ def _expand(draft: Draft, part: Part, settings: Settings, target: int, retriever
     """Add sentences from retrieved passages that are about this part until ``target`` characters; when
     the corpus has no more on it, one 【待补：…】 gap says what the writer should add."""
     paragraphs = [replace(p, spans=list(p.spans)) for p in part_paragraphs(draft, part)]
-    request = pipeline.clean_request(draft.request)
-    doctype = get_doctype(draft.doc_type, settings.prompts_dir)
+    book = SourceBook(list(draft.sources))
+    request, doctype, composer = _composer(draft, settings, book)
     section = next(s for s in draft.sections if s.key == part.section)
     heading = strip_end(re.sub(r"^[一二三四五六七八九十]+、", "", part.label))
     points = [
@@ -308,9 +328,8 @@ def _expand(draft: Draft, part: Part, settings: Settings, target: int, retriever
         if p.level == 2
     ]
     query = " ".join([heading, *points, request.topic])
-    passages = pipeline.retrieve(retriever, f"{request.topic} {heading}", doctype.name, section.role, k=8)
-    book = SourceBook(list(draft.sources))
-    adapter = Adapter(request, settings.prompts_dir)
+    passages = retrieve(retriever, f"{request.topic} {heading}", doctype.name, section.role, k=8)
+    adapter = composer.adapter
     said = {_norm(s) for s in split_sentences(draft.text)}
     figures = "mark" if section.role in ("background", "achievements") else "drop"
     candidates: list[tuple[float, str, Passage]] = []
@@ -340,7 +359,6 @@ def _expand(draft: Draft, part: Part, settings: Settings, target: int, retriever
         size += len(sentence)
         added += 1
     if size < target:
-        composer = Composer(doctype, request, settings.prompts_dir, book)
         gap = composer.formula("missing", key=section.key, role=section.role).strip()
         if gap and gap not in "".join(p.text for p in paragraphs):
             _append(paragraphs[bodies[-1]], Span(gap, "gap", []))
@@ -371,14 +389,11 @@ def _append(paragraph: DraftParagraph, span: Span) -> None:
 def _rewrite_point(draft: Draft, part: Part, settings: Settings, retriever: Any) -> Draft:
     """One of several level-1 headings (a speech's 意见) written again by the composer, avoiding every
     sentence the draft already has."""
-    request = pipeline.clean_request(draft.request)
-    doctype = get_doctype(draft.doc_type, settings.prompts_dir)
-    spec = doctype.section(part.section)
     book = SourceBook(list(draft.sources))
-    composer = Composer(doctype, request, settings.prompts_dir, book)
+    request, doctype, composer = _composer(draft, settings, book)
+    spec = _spec(doctype, draft, part.section)
     for sentence in split_sentences(draft.text):
-        composer.used.add(re.sub(r"\s", "", sentence))
-        composer.say(sentence)
+        composer.avoid(sentence)
     heading = part_paragraphs(draft, part)[0].text
     match = re.match(r"([一二三四五六七八九十]+)、", heading)
     from .. import numerals
@@ -387,7 +402,7 @@ def _rewrite_point(draft: Draft, part: Part, settings: Settings, retriever: Any)
     point = strip_end(heading[match.end() :] if match else heading)
     numbering = "headings" if spec.numbering == "subheadings" else "items"
     item = OutlineItem(part.section, spec.role, point, [point], numbering)
-    passages, per_point = pipeline.section_passages(retriever, request, doctype, item)
+    passages, per_point = section_passages(retriever, request, doctype.name, item)
     budget = max(200, _length(part_paragraphs(draft, part)))
     composed = composer.compose(item, spec, passages, per_point, budget, number)
     first = next((i for i, p in enumerate(composed.paragraphs) if p.kind == "heading" and p.level == 1), 0)
@@ -401,18 +416,16 @@ def _revise_with_llm(draft, part, action, settings, target, emit, retriever) -> 
     from ..prompts import get_prompt, render
 
     paragraphs = part_paragraphs(draft, part)
-    request = pipeline.clean_request(draft.request)
+    request = clean_request(draft.request)
     doctype = get_doctype(draft.doc_type, settings.prompts_dir)
     book = SourceBook(list(draft.sources))
     references: list[Passage | int] = []
     if action in ("rewrite", "expand"):
         own = sorted({n for p in paragraphs for n in p.sources})
         references += own
-        retriever = retriever or pipeline.open_retriever(settings)
+        retriever = retriever or open_retriever(settings)
         section = next(s for s in draft.sections if s.key == part.section)
-        references += pipeline.retrieve(
-            retriever, f"{request.topic} {part.label}", doctype.name, section.role, k=4
-        )
+        references += retrieve(retriever, f"{request.topic} {part.label}", doctype.name, section.role, k=4)
     by_number = {s.number: s for s in draft.sources}
     shown = []
     for n, ref in enumerate(references, start=1):
@@ -424,9 +437,9 @@ def _revise_with_llm(draft, part, action, settings, target, emit, retriever) -> 
         shown.append(
             {
                 "number": n,
-                "title": pipeline.fence_safe(title),
-                "heading_path": pipeline.fence_safe(path),
-                "text": pipeline.fence_safe(text),
+                "title": fence_safe(title),
+                "heading_path": fence_safe(path),
+                "text": fence_safe(text),
             }
         )
     prompt = get_prompt(settings.prompts_dir, "revise")
@@ -436,11 +449,11 @@ def _revise_with_llm(draft, part, action, settings, target, emit, retriever) -> 
         title=draft.title,
         heading=part.label,
         action=action,
-        text=pipeline.fence_safe("\n".join(p.text for p in paragraphs)),
+        text=fence_safe("\n".join(p.text for p in paragraphs)),
         target_chars=target,
         topic=request.topic,
         unit=request.unit,
-        materials=[pipeline.fence_safe(m) for m in request.materials],
+        materials=[fence_safe(m) for m in request.materials],
         references=shown,
     )
     system = render(get_prompt(settings.prompts_dir, "system"), doc_label=doctype.label)

@@ -18,17 +18,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..content import hygiene
 from ..evals import metrics
 from ..records import DraftRequest
 
 SENTENCE_END = "。！？；!?;"
 _CLOSERS = "”’」』）)"
-_REDACTION_RE = re.compile(r"\*|＊|某某|(?<![A-Za-z])[XＸxｘ]{1,3}(?![A-Za-z])|##\w+##|□")
-# a figure the scraper removed: a verb or noun directly followed by a measure word (共召开民主生活会次)
-_GAP_RE = re.compile(
-    r"月号|(?:共|先后|累计|达|资金|基金|提出|列出|慰问|建议|会|活动|服务|党员|干部|帮扶)"
-    r"(?:次(?![序要数])|名(?![称单义额])|项(?![目])|元(?![素旦])|条(?![件例款])|场次|人次|万元|余)"
-)
+_REDACTION_RE = hygiene.REDACTION_RE
+_GAP_RE = hygiene.GAP_RE
 _INNER_ITEM_RE = re.compile(r"(?<![一-龥])[一二三四五六七八九十]+是|[；;：:，,][一二三四五六七八九十]+是")
 _LIST_INTRO_RE = re.compile(r"以下几|如下|具体表现为|主要表现在|回顾.{0,8}的?工作|主要有.{0,4}方面")
 # Sentences addressed to a model or to this tool (a prompt injection planted in a corpus document, or a

@@ -22,8 +22,10 @@ from .. import numerals
 from ..doctypes import DocType, SectionSpec
 from ..evals import metrics
 from ..prompts import get_prompt, render
-from ..records import DraftParagraph, DraftRequest, OutlineItem, Passage, Source
+from ..records import DraftParagraph, DraftRequest, OutlineItem, Passage
 from .adapt import TITLE_ORG_RE, Adapter, normalize_punctuation
+from .context import SectionContext
+from .sources import KIN_ROLES, SourceBook
 from .units import (  # noqa: F401 - re-exported for drafting and the tests
     _HEADING_RE,
     SENTENCE_END,
@@ -37,8 +39,6 @@ from .units import (  # noqa: F401 - re-exported for drafting and the tests
 RUN_LIMIT = 150  # longest stretch copied contiguously from one passage (the eval gate is 200)
 FILL_UNITS = 8  # units a body may draw on before its budget is met
 COPY_LIMIT = 190  # a section never repeats a source verbatim for longer (the eval gate is 200)
-# roles close enough to fill each other's bodies (a speech's 要求 and a report's 措施 read alike)
-KIN_ROLES = {"requirements": ("measures",), "measures": ("requirements",)}
 
 
 _LEADING_MARK_RE = re.compile(
@@ -73,27 +73,6 @@ def _bare(lead: str) -> bool:
 
 
 @dataclass
-class SourceBook:
-    """Numbers the passages a draft cites, in order of first use; numbers stay stable when a section is
-    regenerated."""
-
-    sources: list[Source] = field(default_factory=list)
-
-    def cite(self, passage: Passage) -> int:
-        for source in self.sources:
-            if source.chunk_id == passage.chunk.chunk_id:
-                return source.number
-        chunk = passage.chunk
-        number = len(self.sources) + 1
-        self.sources.append(
-            Source(
-                number, chunk.chunk_id, chunk.doc_id, chunk.title, chunk.heading_path, chunk.role, chunk.text
-            )
-        )
-        return number
-
-
-@dataclass
 class ComposedSection:
     paragraphs: list[DraftParagraph]
     chunk_ids: list[str]
@@ -108,6 +87,7 @@ class Composer:
     request: DraftRequest
     prompts_dir: Path
     book: SourceBook
+    values: dict = field(default_factory=dict)  # formula values (request.template_values)
     adapter: Adapter = field(init=False)
     used: set[str] = field(default_factory=set)
     emitted: set[str] = field(default_factory=set)  # what the draft already says (normalised output text)
@@ -137,8 +117,29 @@ class Composer:
     def formula(self, name: str, **extra) -> str:
         prompt = get_prompt(self.prompts_dir, name, self.doctype.name)
         r = self.request
-        values = dict(topic=r.topic, unit=r.unit, occasion=r.occasion, audience=r.audience, **extra)
-        return render(prompt, **values)
+        values = dict(topic=r.topic, unit=r.unit, occasion=r.occasion, audience=r.audience)
+        return render(prompt, **(values | self.values | extra))
+
+    def opening(self) -> list[DraftParagraph]:
+        """The salutation (when the type has one) and the opening formula."""
+        paragraphs = []
+        salutation = self.doctype.salutation.strip()
+        if salutation:
+            paragraphs.append(DraftParagraph(salutation, "salutation"))
+        paragraphs.append(DraftParagraph(self.formula("opening")))
+        return paragraphs
+
+    def closing(self) -> list[DraftParagraph]:
+        return [DraftParagraph(self.formula("closing"))]
+
+    def avoid(self, sentence: str) -> None:
+        """A sentence the draft already has: not to be used again (a rewritten section says something else)."""
+        self.used.add(re.sub(r"\s", "", sentence))
+        self.say(sentence)
+
+    def section(self, ctx: SectionContext) -> tuple[list[DraftParagraph], int]:
+        composed = self.compose(ctx.item, ctx.spec, ctx.passages, ctx.per_point, ctx.budget, ctx.next_number)
+        return composed.paragraphs, composed.numbers_used
 
     def prompt_refs(self) -> list[dict]:
         refs = []

@@ -48,6 +48,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from ..content import lexicon
 from . import chunking, loaders, structure
 from ..doctypes import get_doctype
 from .embedding import BATCH_SIZE, Embedder, get_embedder
@@ -490,6 +491,7 @@ class _Indexer:
                 "salutation": parsed.salutation,
                 "opening": parsed.opening,
                 "closing": parsed.closing,
+                "terms": lexicon.document_terms(document.title, document.text),
                 "chunks": [
                     dict(c.to_dict(), tokens=tokenize(t))
                     for c, t in zip(item.chunks, item.texts, strict=True)

@@ -295,9 +295,10 @@ class DraftTab:
                         rev = (rev or 0) + 1
                         yield {self.outline.state: data, self.outline.rev: rev}
                 elif kind == "section_start":
-                    used["index"] += 1
-                    total = used["total"] or used["index"]
-                    heading = str(payload.get("heading") or "") if isinstance(payload, dict) else ""
+                    data = payload if isinstance(payload, dict) else {}
+                    used["index"] = int(data.get("index") or used["index"] + 1)
+                    total = int(data.get("total") or used["total"] or used["index"])
+                    heading = str(data.get("heading") or "")
                     progress = f"第 {min(used['index'], total)}/{total} 部分：{heading}…"
                     yield {self.status: progress, bench.view: render.stream_html(view, progress)}
                 elif kind in ("section_delta", "section_done"):
