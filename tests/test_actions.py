@@ -208,3 +208,21 @@ def test_a_failing_model_falls_back_to_the_offline_action_with_a_notice(report: 
         after = revise_section(report, "measures", "shorten", settings, target_chars=target)
     assert len(part_text(after, "measures").replace("\n", "")) <= target
     assert any("离线方式缩写" in w for w in after.warnings)
+
+
+def test_item_numbering_closes_up_across_paragraphs_and_restarts_under_each_heading() -> None:
+    from assistant.draft.parts import renumber_markers
+
+    paragraphs = [
+        DraftParagraph("二、存在的问题", "heading", 1),
+        DraftParagraph("一是学习不够深入。", "body"),
+        DraftParagraph("三是制度执行有偏差。四是作风不够扎实。", "body"),
+        DraftParagraph("（三）原因分析。一是认识不到位。三是机制不健全。", "heading", 2),
+    ]
+    renumber_markers(paragraphs)
+    assert [p.text for p in paragraphs] == [
+        "二、存在的问题",
+        "一是学习不够深入。",
+        "二是制度执行有偏差。三是作风不够扎实。",
+        "（一）原因分析。一是认识不到位。二是机制不健全。",
+    ]

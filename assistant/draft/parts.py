@@ -148,19 +148,21 @@ def finish(draft: Draft) -> Draft:
 
 
 def renumber_markers(paragraphs: list[DraftParagraph]) -> None:
-    """After sentences or paragraphs were removed: 一是…二是… within each paragraph and （一）（二）… across
-    the level-2 headings of the part count up again without gaps."""
+    """After sentences or paragraphs were removed: 一是…二是… count up again without gaps (from each
+    heading on, across the paragraphs under it) and so do （一）（二）… across the part's level-2 headings."""
     from .. import numerals
 
     level2 = 0
+    mark = _item_counter()
     for paragraph in paragraphs:
+        if paragraph.kind == "heading":
+            mark = _item_counter()
         if paragraph.kind == "heading" and paragraph.level == 2 and _LEVEL2_RE.match(paragraph.text):
             level2 += 1
             marker = numerals.level_marker(2, level2)
             paragraph.text = _LEVEL2_RE.sub(marker, paragraph.text, count=1)
             if paragraph.spans:
                 paragraph.spans[0].text = _LEVEL2_RE.sub(marker, paragraph.spans[0].text, count=1)
-        mark = _item_counter()
         if paragraph.spans:
             for span in paragraph.spans:
                 span.text = _ITEM_RE.sub(mark, span.text)

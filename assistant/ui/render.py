@@ -250,16 +250,22 @@ def source_list_html(draft: Draft, retrieved: dict[str, list[dict[str, Any]]] | 
 def diff_html(label: str, action: str, before: str, after: str) -> str:
     """A part before and after an action, sentence by sentence: removed sentences struck through on the
     left, added ones marked on the right."""
-    old = [s for line in before.splitlines() for s in split_sentences(line)]
-    new = [s for line in after.splitlines() for s in split_sentences(line)]
+    old = [s for line in before.splitlines() for s in [*split_sentences(line), "\n"]]
+    new = [s for line in after.splitlines() for s in [*split_sentences(line), "\n"]]
+
+    def show(sentence: str, tag: str = "") -> str:
+        if sentence == "\n":
+            return "<br>"
+        return f"<{tag}>{escape(sentence)}</{tag}>" if tag else escape(sentence)
+
     left, right = [], []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            left += [escape(s) for s in old[i1:i2]]
-            right += [escape(s) for s in new[j1:j2]]
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            left += [show(s) for s in old[i1:i2]]
+            right += [show(s) for s in new[j1:j2]]
         else:
-            left += [f"<del>{escape(s)}</del>" for s in old[i1:i2]]
-            right += [f"<ins>{escape(s)}</ins>" for s in new[j1:j2]]
+            left += [show(s, "del") for s in old[i1:i2]]
+            right += [show(s, "ins") for s in new[j1:j2]]
     return (
         f'<div class="gw-diff"><p class="gw-diffhead">{escape(action)}“{escape(label)}”：'
         f"{len(before.replace(chr(10), ''))} 字 → {len(after.replace(chr(10), ''))} 字</p>"

@@ -53,8 +53,13 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
 .gw-cols ins { color: #161; background: #e3f6e3; text-decoration: none; }
 .gw-osec { padding: 4px; margin-bottom: 6px; }
 #checklist table { font-size: 13px; }
-@media (max-width: 1100px) {
+#part-target { max-width: 70px; }
+@media (max-width: 1180px) {
   #part-tools { top: 96px; }
+  #request-form { min-width: 240px !important; flex: 3 1 240px !important; }
+  #draft-column { min-width: 400px !important; flex: 5 1 400px !important; }
+  #side-column { min-width: 230px !important; flex: 3 1 230px !important; }
+  .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
 }
 """
 

@@ -129,7 +129,7 @@ class Workbench:
             self.expand_btn = gr.Button("扩写", size="sm", scale=0, min_width=50, elem_id="part-expand")
             self.polish_btn = gr.Button("润色", size="sm", scale=0, min_width=50, elem_id="part-polish")
             self.target = gr.Textbox(
-                placeholder="缩写到…字",
+                placeholder="字数",
                 show_label=False,
                 container=False,
                 max_lines=1,
@@ -137,9 +137,7 @@ class Workbench:
                 min_width=84,
                 elem_id="part-target",
             )
-            self.shorten_btn = gr.Button(
-                "缩写到此字数", size="sm", scale=0, min_width=96, elem_id="part-shorten"
-            )
+            self.shorten_btn = gr.Button("缩写", size="sm", scale=0, min_width=50, elem_id="part-shorten")
             self.undo_btn = gr.Button("撤销", size="sm", scale=0, min_width=50, elem_id="part-undo")
         with gr.Column(visible=False, elem_id="part-editor") as self.editor_box:
             self.editor = gr.Textbox(
