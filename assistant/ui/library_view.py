@@ -25,13 +25,13 @@ def hits_html(query: str, passages: list[Passage], labels: dict[str, str]) -> st
     if not passages:
         return f"<p class='gw-note'>没有找到与“{escape(query)}”相关的范文片段。可换个说法，或去掉文种、作用的限制。</p>"
     items = []
-    for n, passage in enumerate(passages, start=1):
+    for passage in passages:
         chunk = passage.chunk
         kind = labels.get(chunk.doc_type, "未识别文种")
         role = ROLE_NAMES.get(chunk.role, "其他")
         text = chunk.text if len(chunk.text) <= 220 else chunk.text[:220] + "……"
         items.append(
-            f"<li class='gw-hit'><p class='gw-srctitle'>{n}. 《{escape(chunk.title)}》</p>"
+            f"<li class='gw-hit'><p class='gw-srctitle'>《{escape(chunk.title)}》</p>"
             f"<p class='gw-path'>{escape(chunk.heading_path or '（正文）')} · {escape(kind)} · {escape(role)}</p>"
             f"<p class='gw-ctx'>{escape(text)}</p></li>"
         )

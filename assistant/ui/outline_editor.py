@@ -18,6 +18,7 @@ from ..errors import UserError
 from . import outline_model as model
 from .render import ROLE_NAMES
 
+HELP = "↑ ↓ 调整部分的顺序，✕ 删除；每条要点右侧可选择它所在的部分。"
 HINT = "先填写左侧起草要求，点“生成提纲”，提纲会显示在这里，可调整各部分的顺序、标题和要点。"
 
 
@@ -85,6 +86,7 @@ class OutlineEditor:
                 return
             state, rev, status = editor.state, editor.rev, editor.status
             common = {"api_visibility": "private", "show_progress": "hidden"}
+            gr.Markdown(HELP, elem_classes=["gw-note"])
             title = gr.Textbox(
                 outline["title"], label="标题", elem_id="ol-title", max_lines=2, interactive=True
             )
@@ -101,11 +103,12 @@ class OutlineEditor:
                             elem_id=f"ol-h-{i}",
                             interactive=True,
                             scale=5,
+                            min_width=100,
                             max_lines=1,
                         )
-                        up = gr.Button("上移", size="sm", scale=0, min_width=52, elem_id=f"ol-up-{i}")
-                        down = gr.Button("下移", size="sm", scale=0, min_width=52, elem_id=f"ol-down-{i}")
-                        drop = gr.Button("删除", size="sm", scale=0, min_width=52, elem_id=f"ol-rm-{i}")
+                        up = gr.Button("↑", size="sm", scale=0, min_width=30, elem_id=f"ol-up-{i}")
+                        down = gr.Button("↓", size="sm", scale=0, min_width=30, elem_id=f"ol-down-{i}")
+                        drop = gr.Button("✕", size="sm", scale=0, min_width=30, elem_id=f"ol-rm-{i}")
                     heading.blur(
                         editor._quiet(model.set_heading, i), [state, heading], [state, status], **common
                     )
@@ -129,6 +132,7 @@ class OutlineEditor:
                                 show_label=False,
                                 container=False,
                                 scale=5,
+                                min_width=90,
                                 elem_id=f"ol-p-{i}-{j}",
                                 interactive=True,
                             )
@@ -139,15 +143,15 @@ class OutlineEditor:
                                 show_label=False,
                                 container=False,
                                 scale=2,
-                                min_width=110,
+                                min_width=80,
                                 elem_id=f"ol-mv-{i}-{j}",
                                 interactive=True,
                             )
                             raise_btn = gr.Button(
-                                "↑", size="sm", scale=0, min_width=36, elem_id=f"ol-pup-{i}-{j}"
+                                "↑", size="sm", scale=0, min_width=28, elem_id=f"ol-pup-{i}-{j}"
                             )
                             remove = gr.Button(
-                                "✕", size="sm", scale=0, min_width=36, elem_id=f"ol-prm-{i}-{j}"
+                                "✕", size="sm", scale=0, min_width=28, elem_id=f"ol-prm-{i}-{j}"
                             )
                         text.blur(
                             editor._quiet(model.set_point, i, j), [state, text], [state, status], **common
