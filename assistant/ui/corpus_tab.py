@@ -34,7 +34,7 @@ class CorpusTab:
         self.live = live
         settings = live.get()
         types = load_doctypes(settings.prompts_dir)
-        self.type_choices = [(f"{t.label}（{t.name}）", t.name) for t in types.values()]
+        self.type_choices = [(t.label, t.name) for t in types.values()]
         self.labels = {t.name: t.label for t in types.values()}
 
         with gr.Row(equal_height=True):
@@ -155,9 +155,11 @@ class CorpusTab:
             documents = []
         rows = document_rows(documents, self.labels)
         choices = [(f"{row[0]}（{row[1]}）", doc["doc_id"]) for row, doc in zip(rows, documents, strict=True)]
-        return {"headers": HEADERS, "data": rows or [["（范文库为空）", "", "", "", ""]]}, gr.update(
-            choices=choices, value=None
-        )
+        return {
+            "headers": HEADERS,
+            "data": rows
+            or [["（范文库为空：请在上方“上传范文”处选择文件，点“上传并入库”）", "", "", "", ""]],
+        }, gr.update(choices=choices, value=None)
 
     def current_type(self, doc_id: str | None):
         """Preselect the chosen document's current type, so "更正文种" starts from what is indexed; a
