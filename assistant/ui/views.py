@@ -140,8 +140,9 @@ def generator_label(draft: Draft) -> str:
     else:
         model = gen.get("model") or ""
         text = f"大模型 {model}（{gen.get('base_url') or backend}）"
-        if gen.get("fallback_from"):
-            text += "；中途出错，其后各部分改用离线组稿"
+        if gen.get("fallback_from") or gen.get("fallback_sections"):
+            count = len(gen.get("fallback_sections") or []) or 1
+            text += f"；其中 {count} 个部分因大模型出错改用离线组稿"
     revised = gen.get("revised")
     if isinstance(revised, dict) and revised.get("part"):
         text += f"；最近修改：{revised.get('action', '')}“{revised['part']}”"

@@ -333,7 +333,11 @@ class Workbench:
         except UserError:
             diff = ""
         undo = ([doc["draft"]] + list(undo or []))[:UNDO_DEPTH]
-        doc, *saved = self._save(doc, after, request)
+        try:
+            doc, *saved = self._save(doc, after, request)
+        except UserError as exc:  # the change stays on the page; the history keeps the previous version
+            doc, saved = dict(doc) | {"draft": after.to_dict()}, [gr.update(), "dirty"]
+            status = f"{status}（未能存入历史：{exc}）"
         update = self.show(after, appendix, diff, part=key, retrieved=doc.get("retrieved"))
         update |= {self.doc: doc, self.undo: undo, self.status: status}
         return update | dict(zip(self.save_outputs, saved, strict=True))
