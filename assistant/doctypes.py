@@ -69,6 +69,7 @@ class Skeleton:
     salutation: str | None = None
     opening: Formula | None = None
     closing: Formula | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class DocType:
     all_sections: tuple[SectionSpec, ...] = ()  # every section any skeleton uses
     skeleton: str = ""  # the skeleton ``sections`` follows
     default_occasion: str = ""  # the occasion class when the request names none
+    connectives: tuple[str, ...] = ()  # patterns of the type's generic language (exempt from topicality)
 
     def section(self, key: str) -> SectionSpec:
         for spec in self.all_sections or self.sections:
@@ -115,6 +117,7 @@ class DocType:
             salutation=self.salutation if skeleton.salutation is None else skeleton.salutation,
             opening=skeleton.opening or self.opening,
             closing=skeleton.closing or self.closing,
+            title=skeleton.title or self.title,
             skeleton=skeleton.name,
         )
 
@@ -212,8 +215,22 @@ def load_doctype(path: Path) -> DocType:
         skeletons=skeletons,
         all_sections=tuple(sections),
         default_occasion=str(data.get("default_occasion") or ""),
+        connectives=_patterns(path, data.get("connectives"), "connectives"),
     )
     return doctype.with_skeleton(skeletons[0].name) if skeletons else doctype
+
+
+def _patterns(path: Path, raw: object, name: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _bad(path, f"{name} 应为正则表达式列表")
+    for pattern in raw:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise _bad(path, f"{name} 中的“{pattern}”不是有效的正则表达式：{exc}") from exc
+    return tuple(str(p) for p in raw)
 
 
 def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]:
@@ -238,6 +255,7 @@ def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]
                 salutation=None if item.get("salutation") is None else str(item["salutation"]),
                 opening=_formula(path, item["opening"], "opening") if item.get("opening") else None,
                 closing=_formula(path, item["closing"], "closing") if item.get("closing") else None,
+                title=str(item["title"]) if item.get("title") else None,
             )
         )
     return tuple(out)

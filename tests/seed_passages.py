@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from assistant.draft.composer import overlap
+from assistant.draft.units import overlap
 from assistant.records import Chunk, Passage
 from assistant.settings import PROJECT_ROOT
 

@@ -41,8 +41,11 @@ def test_every_prompt_renders_with_plain_values(path: Path):
 
 @pytest.mark.parametrize("doc_type", ["speech", "research-report"])
 def test_a_topic_ending_in_gongzuo_does_not_read_gongzuo_gongzuo(doc_type: str):
+    from assistant.draft.request import template_values
+    from assistant.records import DraftRequest
+
     prompt = get_prompt(PROMPTS, "closing", doc_type)
-    values = {v: "" for v in prompt.variables} | {"topic": "抓基层党建工作"}
+    values = template_values(DraftRequest(doc_type, "抓基层党建工作"))
     text = render(prompt, **values)
     assert "抓基层党建工作" in text and "工作工作" not in text
 

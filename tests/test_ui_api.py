@@ -160,7 +160,7 @@ def test_draft_api_returns_the_draft_markdown(seed_settings: Settings, corpus_co
     assert "2024年度抓基层党建工作" in title and "述职报告" in title, title
     for heading in ("履职情况", "存在的问题", "下一步工作打算"):
         assert heading in markdown
-    assert "市医保局机关党支部" in markdown
+    assert "【待补：述职人职务、姓名】" in markdown  # signed by a person: the unit alone is not a signature
 
 
 @pytest.mark.slow
@@ -168,7 +168,7 @@ def test_simultaneous_api_drafts_each_get_their_own(seed_settings: Settings, cor
     settings = seed_settings.with_overrides(corpus_dir=corpus_copy)
     requests = [
         ("speech", "青年干部队伍建设", "市人社局", "理论武装\n实践锻炼", "同志们"),
-        ("duty-report", "2024年度抓基层党建工作", "市医保局机关党支部", "理论学习", "存在的问题"),
+        ("duty-report", "2024年度抓基层党建工作", "市医保局机关党支部书记", "理论学习", "存在的问题"),
         (
             "research-report",
             "发挥基层党支部战斗堡垒作用",

@@ -76,10 +76,11 @@ def split(materials: list[str]) -> list[str]:
 
 
 def role_of(sentence: str, path: Path | None = None) -> str:
+    """The part of a document ``sentence`` belongs to (the first matching rule; see the data file)."""
     for role, pattern in rules(path):
         if pattern.search(sentence):
             return role
-    return "background"
+    return "achievement" if re.search(r"\d", sentence) else "background"
 
 
 def point_of(sentence: str, points: list[str], stats: words.WordStats | None = None) -> str:

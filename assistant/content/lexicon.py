@@ -24,7 +24,7 @@ from typing import Any
 
 from . import words
 
-TERMS_VERSION = 1
+TERMS_VERSION = 2
 _ORG_SUFFIX = r"(?:管理局|事业局|局|厅|工委|党工委|委员会|服务中心|中心|办公室|研究院|医院|学校|中学|小学|公司|集团|法院|检察院|派出所|所|镇|乡|街道|村|社区)"
 _NOT_IN_NAME = "和与及的在对把将为从向是了、，。；：“”（）"
 ORG_RE = re.compile(
@@ -169,7 +169,7 @@ def document_terms(title: str, text: str) -> dict[str, Any]:
         "orgs": dict(orgs),
         "quoted": dict(Counter(m.group(1) for m in _QUOTED_RE.finditer(text))),
         "office": dict(office_words(text, kind)),
-        "words": {w: n for w, n in counts.items() if n >= 2},
+        "words": dict(counts),
     }
 
 

@@ -128,7 +128,8 @@ def topic_forms(topic: str) -> TopicForms:
     text = re.sub(r"^关于", "", text)
     core = re.sub(r"(?:的)?(?:有关|相关|实际|具体)?(?:工作)?情况$", "", text) or text
     core = re.sub(r"(?:各项)?工作$", "", core) or core
-    verb = bool(_VERB_START.match(core)) and not _NOUN_END.search(core)
+    typed_as_noun = bool(re.search(r"工作$", text))  # 抓基层党建工作: the writer's own noun phrase
+    verb = bool(_VERB_START.match(core)) and not _NOUN_END.search(core) and not typed_as_noun
     work = core + ("相关工作" if verb else "工作")
     return TopicForms(core=core, work=work, occasion=occasion, verb_phrase=verb)
 

@@ -225,9 +225,12 @@ class WordStats:
         self.df: Counter[str] = Counter()
         self.n = 0
         self.own: WordStats | None = None  # the writer's corpus, when merged in (``reference_stats``)
+        self.sets: list[frozenset[str]] = []  # each paragraph's words, for associations
         for para in paras:
             self.n += 1
-            self.df.update(set(words(para)))
+            found = frozenset(words(para))
+            self.sets.append(found)
+            self.df.update(found)
 
     def share(self, word: str) -> float:
         return self.df.get(word, 0) / self.n if self.n else 0.0
@@ -279,12 +282,36 @@ def reference_stats(corpus_texts: Iterable[str] | None = None, key: str = "") ->
     paras = [p for text in corpus_texts for p in paragraphs(text)]
     learn_phrases(paras, min_count=2)
     stats = WordStats([])
-    stats.df, stats.n = base.df, base.n
+    stats.df, stats.n, stats.sets = base.df, base.n, base.sets
     stats.own = WordStats(paras)
     if key:
         _CORPUS_STATS.clear()
         _CORPUS_STATS[key] = stats
     return stats
+
+
+def associated(query: Iterable[str], stats: WordStats, lift: float = 4.0, limit: int = 80) -> list[str]:
+    """Words that go with ``query`` in the reference: frequent in the paragraphs naming a query word,
+    rare elsewhere (安全生产 → 事故, 隐患, 监管; 党建 → 党员, 支部, 三会一课). The topic's own vocabulary, so a
+    sentence about it is recognised though it repeats none of the topic's words."""
+    query = set(query)
+    out: Counter[str] = Counter()
+    for source in (stats, stats.own):
+        if source is None or not source.sets:
+            continue
+        hits = [p for p in source.sets if any(q in p or any(q in w for w in p) for q in query)]
+        if not hits:
+            continue
+        inside: Counter[str] = Counter()
+        for para in hits:
+            inside.update(para)
+        for word, count in inside.items():
+            if count < 2 or word in _ALWAYS_COMMON or stats.common(word):
+                continue
+            ratio = (count / len(hits)) / (source.df.get(word, 0) / source.n)
+            if ratio >= lift:
+                out[word] = max(out[word], count)
+    return [w for w, _ in out.most_common(limit)]
 
 
 def distinctive(text: str, stats: WordStats | None = None, at_least: int = 0) -> list[str]:

@@ -1,501 +1,406 @@
-"""The offline composer: fills a type's structure with real sentences from the writer's own corpus.
+"""The offline composer: the writer's facts first, then corpus sentences that are about the point, then an
+honest gap that says what to write. No model runs here.
 
-No model runs here. For each outline section the composer takes the retrieved passages (same role first,
-then the same role in other types), cuts them into reusable units (``units``), ranks units by
-character-bigram overlap with the section's sub-point, adapts each sentence for the writer (``adapt``) and
-stitches the result with the type's formulas (prompt files next to the schema), filling each section up to
-its share of the type's length band. A sentence the draft already says is skipped, a connective joins at
-most one pair of units per paragraph, and no stretch of the draft repeats a source for more than
-``COPY_LIMIT`` characters. The trade-off is deliberate: the text is never fluent the way a model's is, but every sentence is
-one a real 公文 used, numbering is generated (never copied), and nothing factual is invented — a sentence
-whose figures, people, places or redaction marks cannot be carried over is dropped or its figure replaced by
-``【待补：…】``. The same ``Adapter`` guards the LLM's output (``drafting`` applies it to both generators).
+One rule decides every sentence: it is about this section's point for this unit, or it is the writer's own
+fact, or it is a marked gap that says what to write. For each section the composer takes
+
+1. the writer's facts the outline placed there (``Outline.facts``), under the key point they are about;
+2. sentences of the retrieved corpus passages (same role first) that the ``Guard`` lets through (no figure,
+   unit, person, date, brand or sector term that is not the writer's; no redaction mark, typo or wrong 提法)
+   and that ``content.topicality`` finds about the point on both signals (its words and its meaning);
+3. for directive parts (要求、对策、打算) with too little of the above, policy language from the public
+   collection (``content.public``), under the same two tests and never a figure or a national claim;
+4. where the writer has given no fact for an achievement, background or problem point, a guidance gap built
+   from the point and what the section needs (``schema.needs``): 【待补：围绕“…”写明…】.
+
+Length comes last: a section is as long as what it may honestly say, and the length band is no gate for
+composer drafts. Formulas (opening, leads, closing) come from the type's templates, chosen by occasion
+class and skeleton. Each sentence is recorded as a ``Span`` with its kind and source, so the UI and the
+evals can tell the writer's facts from corpus language and from gaps.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import numerals
+from ..content import public as public_mod
+from ..content import words
+from ..content.topicality import Judge, judge_for
 from ..doctypes import DocType, SectionSpec
-from ..evals import metrics
-from ..prompts import get_prompt, render
-from ..records import DraftParagraph, DraftRequest, OutlineItem, Passage
-from .adapt import TITLE_ORG_RE, Adapter, normalize_punctuation
+from ..evals.metrics import bigrams, longest_common_span, share_in
+from ..prompts import get_prompt, render, render_string
+from ..records import Chunk, DraftParagraph, DraftRequest, Fact, Passage, Span
+from .adapt import Adapter, normalize_punctuation
 from .context import SectionContext
+from .guard import Guard
 from .sources import KIN_ROLES, SourceBook
-from .units import (  # noqa: F401 - re-exported for drafting and the tests
-    _HEADING_RE,
-    SENTENCE_END,
-    Unit,
-    overlap,
-    passage_units,
-    split_sentences,
-    strip_end,
-)
+from .units import _HEADING_RE, SENTENCE_END, split_sentences, strip_end  # noqa: F401 - re-exported
 
-RUN_LIMIT = 150  # longest stretch copied contiguously from one passage (the eval gate is 200)
-FILL_UNITS = 8  # units a body may draw on before its budget is met
-COPY_LIMIT = 190  # a section never repeats a source verbatim for longer (the eval gate is 200)
-
-
-_LEADING_MARK_RE = re.compile(
-    r"(?:^|[：:])(?:[一二三四五六七八九十]+[是、]|[（(][一二三四五六七八九十]+[）)])"
-)
-_STARTS_LINKED_SOFT = re.compile(r"^(同时|此外|另外|与此同时|在此基础上|另一方面|一方面)，")
-_STARTS_LINKED = re.compile(
-    r"^(同时|此外|另外|另一方面|与此同时|在此基础上|特别是|尤其|当然|总之|因此|但|而且|并且|坚持|要|同样)"
-)
-
-
-def _said_key(text: str) -> str:
-    """What a sentence says, for spotting repeats: no numbering, connective, punctuation or spaces."""
-    text = re.sub(r"^[一二三四五六七八九十]+是|^[（(]?[一二三四五六七八九十]+[）)、]", "", text.strip())
-    text = _STARTS_LINKED_SOFT.sub("", text)
-    return re.sub(r"[\s，,。；;：:！!？?、“”\"]", "", text)
-
-
-def _orphans(pieces: list[tuple[int, int, int, str]], piece: tuple[int, int, int, str]) -> bool:
-    """Dropping ``piece`` (paragraph, start, end, sentence) would leave a numbered lead with nothing under it."""
-    at = pieces.index(piece)
-    before = pieces[at - 1] if at else None
-    after = pieces[at + 1] if at + 1 < len(pieces) else None
-    led = before is not None and before[0] == piece[0] and _LEADING_MARK_RE.search(before[3])
-    ends = after is None or after[0] != piece[0] or _LEADING_MARK_RE.search(after[3])
-    return bool(led and ends)
-
-
-def _bare(lead: str) -> bool:
-    """A short lead without a verb phrase of its own (认识有待增强): it needs its 一是 marker to read well."""
-    return len(lead) < 12 and "，" not in lead
+_ITEM_LEAD = re.compile(r"^(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[）)]|\d+[.．、])\s*")
+_SOFT_LINK = re.compile(r"^(?:同时|此外|另外|与此同时|在此基础上|另一方面|一方面|因此|当然|总之)[，,]")
+DIRECTIVE_ROLES = ("requirements", "measures")
+GAP_ROLES = ("achievements", "background", "problems", "causes")
+PER_POINT = 8  # corpus sentences a point may take while its share of the length is not met
+MAX_RUN = 2  # consecutive sentences taken from one passage (keeps copied stretches short)
+COPY_LIMIT = 190  # a section never repeats a source verbatim for longer (the eval gates are 200)
 
 
 @dataclass
-class ComposedSection:
-    paragraphs: list[DraftParagraph]
-    chunk_ids: list[str]
-    numbers_used: int = 0  # level-1 numbers this section consumed
+class Piece:
+    text: str
+    kind: str  # fact | corpus | public | gap | formula
+    passage: Passage | None = None
+    fact: int | None = None
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s，,。；;：:！!？?、“”\"]", "", text)
+
+
+def _sentence(text: str) -> str:
+    text = normalize_punctuation(text.strip().strip("\u3000 "))
+    return text if text[-1:] in SENTENCE_END + "”）)" else text + "。"
+
+
+def public_passage(sentence: public_mod.PublicSentence) -> Passage:
+    """A public-collection sentence as a citable passage."""
+    digest = hashlib.sha1(f"{sentence.year}:{sentence.text}".encode()).hexdigest()[:16]
+    chunk = Chunk(
+        chunk_id=f"public:{digest}",
+        doc_id=sentence.doc_id,
+        title=sentence.title,
+        doc_type="public",
+        heading_path=sentence.heading,
+        role="measures",
+        position=sentence.index,
+        start=0,
+        end=len(sentence.text),
+        text=sentence.text,
+    )
+    return Passage(chunk, 0.0)
 
 
 @dataclass
 class Composer:
-    """Composes sections for one draft. ``used`` keeps a sentence from appearing twice in the draft."""
+    """Composes the sections of one draft (see the module docstring)."""
 
     doctype: DocType
     request: DraftRequest
     prompts_dir: Path
     book: SourceBook
     values: dict = field(default_factory=dict)  # formula values (request.template_values)
-    adapter: Adapter = field(init=False)
-    used: set[str] = field(default_factory=set)
-    emitted: set[str] = field(default_factory=set)  # what the draft already says (normalised output text)
-    _linked: int = 0  # connectives used so far (they rotate)
-    _para_linked: bool = False  # the current paragraph has its connective already
-    _tail: str = ""  # the draft's current stretch of text copied verbatim (whitespace removed)
-    _seen: dict[str, str] = field(default_factory=dict)  # chunk id -> text of the passages drawn on
+    settings: Any = None  # for the corpus view (lexicon) and the embedder; None in unit tests
+    adapter: Adapter = field(init=False)  # the model path's guard (llm_writer)
+    used: set[str] = field(default_factory=set)  # sentences the draft already has (normalised)
+    suggestions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # corpus sentence -> why it was not used
 
     def __post_init__(self) -> None:
         self.adapter = Adapter(self.request, self.prompts_dir)
-        self.facts = [normalize_punctuation(x) for m in self.request.materials for x in split_sentences(m)]
-        self.facts_used: set[int] = set()
+        view = None
+        if self.settings is not None:
+            try:
+                from ..index.corpus_view import open_view
 
-    def take_facts(self, query: str, limit: int, floor: float = 0.2) -> str:
-        """The writer's own material sentences closest to ``query`` (each used once in the draft)."""
-        scored = [(overlap(query, f), i) for i, f in enumerate(self.facts) if i not in self.facts_used]
-        chosen = sorted(i for score, i in sorted(scored, reverse=True)[:limit] if score >= floor)
-        self.facts_used.update(chosen)
-        return "".join(
-            self.facts[i] if self.facts[i][-1] in SENTENCE_END else self.facts[i] + "。" for i in chosen
+                view = open_view(self.settings)
+            except Exception:  # noqa: BLE001 - a damaged index must not cost the writer the draft
+                view = None
+        self.guard = Guard(self.request, self.prompts_dir, view.lexicon if view else None)
+        stats = view.stats if view else words.public_stats()
+        self.judge: Judge = (
+            judge_for(self.settings, stats) if self.settings is not None else Judge(None, stats)
         )
-
-    def unused_facts(self) -> list[str]:
-        return [f for i, f in enumerate(self.facts) if i not in self.facts_used]
+        self.public = public_mod.collection() if self.request.public_corpus else None
 
     # -- formulas -------------------------------------------------------------------------------------
-    def formula(self, name: str, **extra) -> str:
+    def formula(self, name: str, **extra: Any) -> str:
         prompt = get_prompt(self.prompts_dir, name, self.doctype.name)
         r = self.request
         values = dict(topic=r.topic, unit=r.unit, occasion=r.occasion, audience=r.audience)
         return render(prompt, **(values | self.values | extra))
 
+    def prompt_refs(self) -> list[dict]:
+        return [
+            get_prompt(self.prompts_dir, name, self.doctype.name).ref()
+            for name in ("opening", "lead", "missing", "closing")
+        ]
+
     def opening(self) -> list[DraftParagraph]:
-        """The salutation (when the type has one) and the opening formula."""
+        """The salutation (when the skeleton has one) and the opening formula."""
         paragraphs = []
-        salutation = self.doctype.salutation.strip()
-        if salutation:
-            paragraphs.append(DraftParagraph(salutation, "salutation"))
-        paragraphs.append(DraftParagraph(self.formula("opening")))
+        salutation = render_string(self.doctype.salutation, **self.values) if self.doctype.salutation else ""
+        if salutation.strip():
+            paragraphs.append(_paragraph([Piece(salutation.strip(), "formula")], self.book, "salutation"))
+        paragraphs.append(_paragraph([Piece(self.formula("opening"), "formula")], self.book))
         return paragraphs
 
     def closing(self) -> list[DraftParagraph]:
-        return [DraftParagraph(self.formula("closing"))]
+        return [_paragraph([Piece(self.formula("closing"), "formula")], self.book)]
 
     def avoid(self, sentence: str) -> None:
         """A sentence the draft already has: not to be used again (a rewritten section says something else)."""
-        self.used.add(re.sub(r"\s", "", sentence))
-        self.say(sentence)
+        self.used.add(_key(sentence))
 
-    def section(self, ctx: SectionContext) -> tuple[list[DraftParagraph], int]:
-        composed = self.compose(ctx.item, ctx.spec, ctx.passages, ctx.per_point, ctx.budget, ctx.next_number)
-        return composed.paragraphs, composed.numbers_used
+    def gap(self, point: str, spec: SectionSpec) -> Piece:
+        return Piece(self.formula("missing", point=point, needs=spec.needs), "gap")
 
-    def prompt_refs(self) -> list[dict]:
-        refs = []
-        for name in ("opening", "lead", "missing", "closing", "connectives"):
-            refs.append(get_prompt(self.prompts_dir, name, self.doctype.name).ref())
-        return refs
-
-    def connectives(self) -> list[str]:
-        return self.formula("connectives").splitlines() or ["同时，"]
-
-    # -- sentence selection ---------------------------------------------------------------------------
-    def _own_names(self, passage: Passage) -> tuple[str, ...]:
-        match = TITLE_ORG_RE.match(passage.chunk.title or "")
-        return (match.group(0),) if match and len(match.group(0)) >= 2 else ()
-
-    def _track(self, sentence: str, passage: Passage, force: bool = False) -> bool:
-        """Keep verbatim stretches short: False when ``sentence`` would extend a stretch of the draft that
-        some passage seen so far contains verbatim beyond ``RUN_LIMIT`` characters (the stretch then
-        restarts). The check is on text, not on chunk ids, so overlapping chunks of one document cannot
-        add up to a long copy. ``force`` is for a lead that must appear: it only extends the stretch."""
-        piece = re.sub(r"\s", "", sentence)
-        self._seen[passage.chunk.chunk_id] = re.sub(r"\s", "", passage.chunk.text)
-        tail = self._tail + piece
-        if self._tail and any(tail in text for text in self._seen.values()):
-            if len(tail) > RUN_LIMIT and not force:
-                self._tail = ""
-                return False
-            self._tail = tail
-            return True
-        self._tail = piece if any(piece in text for text in self._seen.values()) else ""
-        return True
-
-    def say(self, text: str) -> bool:
-        """Record ``text`` as said in the draft; False when the draft already says it (a lead repeated as
-        a body sentence, the same sentence from two overlapping chunks)."""
-        key = _said_key(text)
-        if not key:
-            return True
-        if key in self.emitted:
-            return False
-        self.emitted.add(key)
-        return True
-
-    def _adapt(self, sentence: str, passage: Passage, figures: str) -> str | None:
-        key = re.sub(r"\s", "", sentence)
-        if key in self.used:
-            return None
-        text = self.adapter.adapt(sentence, self._own_names(passage), figures)
-        if text and _said_key(text) not in self.emitted and self._track(sentence, passage):
-            self.used.add(key)
-            self.say(text)
-            return text
-        return None
-
-    def new_paragraph(self) -> None:
-        self._para_linked = False
-
-    def _connective(self) -> str:
-        """At most one connective per paragraph, never the same one twice running."""
-        if self._para_linked:
-            return ""
-        options = self.connectives()
-        self._para_linked = True
-        choice = options[self._linked % len(options)]
-        self._linked += 1
-        return choice
-
-    def _lead(self, unit: Unit) -> str | None:
-        """A unit's lead adapted for use as a sub-heading or item lead (without end punctuation)."""
-        if not unit.lead or len(unit.lead) > 40 or re.sub(r"\s", "", unit.lead + "。") in self.used:
-            return None
-        text = self.adapter.adapt(unit.lead + "。", self._own_names(unit.passage), "drop")
-        if not text or _said_key(text) in self.emitted:
-            return None
-        return strip_end(text)
-
-    def _sentences(
-        self, units: list[Unit], budget: int, figures: str, include_leads: bool = True
-    ) -> tuple[str, list[Passage]]:
-        """Sentences from ``units`` in order until ``budget`` characters; a connective joins two units."""
-        out: list[str] = []
-        cited: list[Passage] = []
-        size = 0
-        for unit in units:
-            lead = include_leads and unit.kind == "item" and not _bare(unit.lead)
-            pieces = ([unit.lead + "。"] if lead else []) + list(unit.sentences)
-            for child in unit.children:  # a bare lead (机制有待完善) reads choppily without its 一是
-                pieces += ([] if _bare(child.lead) else [child.lead + "。"]) + child.sentences
-            taken = 0
-            for sentence in pieces:
-                if size >= budget:
-                    break
-                text = self._adapt(sentence, unit.passage, figures)
-                if not text:
-                    continue
-                if _STARTS_LINKED_SOFT.match(text):  # the source's own 同时，… counts as the paragraph's
-                    if self._para_linked:
-                        text = _STARTS_LINKED_SOFT.sub("", text)
-                    self._para_linked = True
-                elif taken == 0 and out and not _STARTS_LINKED.match(text):
-                    linked = self._connective()
-                    if linked and out[-1].endswith(("；", ";")):  # 同时 opens a sentence, not a clause
-                        out[-1] = out[-1][:-1] + "。"
-                    text = linked + text
-                out.append(text)
-                taken += 1
-                size += len(text)
-            if taken and unit.passage not in cited:
-                cited.append(unit.passage)
-            if size >= budget:
-                break
-        return "".join(out), cited
-
-    def _items(self, children: list[Unit], budget: int, figures: str) -> tuple[str, list[Passage]]:
-        """A heading's ``一是`` items, renumbered: ``一是{lead}。{first sentences}二是…``."""
-        parts: list[str] = []
-        cited: list[Passage] = []
-        per_item = max(60, budget // max(1, len(children)))
-        for child in children:
-            lead = self._lead(child)
-            if not lead:
+    # -- choosing sentences ---------------------------------------------------------------------------
+    def _corpus_sentences(self, passages: list[Passage], roles: tuple[str, ...]) -> list[tuple[str, Passage]]:
+        out = []
+        for passage in passages:
+            if roles and passage.chunk.role not in roles:
                 continue
-            self.used.add(re.sub(r"\s", "", child.lead + "。"))
-            self.say(lead)
-            self._track(child.lead + "。", child.passage, force=True)
-            body, more = self._sentences(
-                [Unit("para", "", child.sentences, child.passage)], per_item, figures
-            )
-            parts.append(f"{numerals.item_marker(len(parts) + 1)}{lead}。{body}")
-            cited += [child.passage] + more
-        return "".join(parts), cited
-
-    def _rank(self, units: list[Unit], query: str) -> list[Unit]:
-        def score(u: Unit) -> float:
-            return (
-                overlap(query, u.lead * 2 + u.passage.chunk.heading_path + u.text[:200])
-                + 0.01 * u.passage.score
-            )
-
-        return sorted(units, key=score, reverse=True)
-
-    def _derived_points(
-        self, units: list[Unit], kinds: tuple[str, ...], limit: int
-    ) -> list[tuple[str, Unit]]:
-        """Sub-points taken from the sources' own sub-headings / item leads, adapted, without repeats."""
-        out: list[tuple[str, Unit]] = []
-        for unit in units:
-            if (
-                unit.kind not in kinds
-                or unit.kind == "heading"
-                and unit.level < 2
-                and "heading1" not in kinds
-            ):
-                continue
-            lead = self._lead(unit)
-            if not lead or any(overlap(lead, seen) > 0.5 for seen, _ in out):
-                continue
-            out.append((lead, unit))
-            if len(out) >= limit:
-                break
+            for line in passage.chunk.text.splitlines():
+                line = _HEADING_RE.sub("", line.strip().strip("\u3000"))
+                for raw in split_sentences(line):
+                    text = _SOFT_LINK.sub("", _ITEM_LEAD.sub("", raw.strip()))
+                    if len(text) >= 12:
+                        out.append((text, passage))
         return out
 
+    def corpus_pieces(self, ctx: SectionContext, point: str, limit: int) -> list[Piece]:
+        """Corpus sentences about ``point`` (or the section, without one) that the guard lets through."""
+        spec = ctx.spec
+        roles = (spec.role, *KIN_ROLES.get(spec.role, ()))
+        passages = (ctx.per_point.get(point) or []) + ctx.passages if point else ctx.passages
+        found = []
+        seen: set[str] = set()
+        for text, passage in self._corpus_sentences(passages, roles):
+            key = _key(text)
+            if key in seen or key in self.used:
+                continue
+            seen.add(key)
+            why = self.guard.reason(text)
+            if why:
+                self.refused[text] = why
+                continue
+            found.append((text, passage))
+        if not found:
+            return []
+        target = point or ctx.item.heading
+        verdicts = self.judge.judge([t for t, _ in found], target, self.request.topic)
+        chosen: list[Piece] = []
+        last, run = None, 0
+        for (text, passage), verdict in zip(found, verdicts, strict=True):
+            if not verdict.strong:
+                self.refused.setdefault(text, verdict.why())
+                continue
+            run = run + 1 if passage is last else 1
+            last = passage
+            if run > MAX_RUN:
+                continue
+            chosen.append(Piece(_sentence(text), "corpus", passage))
+            if len(chosen) >= limit:
+                break
+        return chosen
+
+    def public_pieces(self, ctx: SectionContext, point: str, limit: int) -> list[Piece]:
+        """Directive sentences from the public collection about ``point`` (requirements and measures only)."""
+        if self.public is None or ctx.spec.role not in DIRECTIVE_ROLES or limit <= 0:
+            return []
+        target = point or ctx.item.heading
+        keys = self.judge.keywords(target, self.request.topic)
+        candidates = [
+            s
+            for s in self.public.candidates(keys, 30)
+            if _key(s.text) not in self.used and self.guard.ok(s.text, public=True)
+        ]
+        if not candidates:
+            return []
+        verdicts = self.judge.judge([s.text for s in candidates], target, self.request.topic)
+        topic_keys = words.distinctive(self.request.topic, self.judge.stats, at_least=1)
+        point_keys = [
+            w for w in words.distinctive(target, self.judge.stats, at_least=1) if w not in topic_keys
+        ]
+        chosen: list[Piece] = []
+        for sentence, verdict in zip(candidates, verdicts, strict=True):
+            # national policy language is about the writer's point only when it names both the topic and the
+            # point (压实…责任 alone is as much about finance as about 防汛)
+            names_topic = not topic_keys or words.shared(topic_keys, sentence.text)
+            names_point = not point_keys or words.shared(point_keys, sentence.text)
+            if not (verdict.strong and names_topic and names_point):
+                continue
+            grams = bigrams(sentence.text)
+            if any(share_in(grams, bigrams(p.text)) >= 0.5 for p in chosen):
+                continue  # the same directive in another year's wording
+            chosen.append(Piece(sentence.text, "public", public_passage(sentence)))
+            if len(chosen) >= limit:
+                break
+        return chosen
+
+    def point_pieces(self, ctx: SectionContext, point: str, facts: list[Fact], budget: int) -> list[Piece]:
+        """The body under one point: the writer's facts, then corpus (and public) sentences about it, then a
+        gap when the writer gave no fact where one is needed."""
+        spec = ctx.spec
+        pieces = [Piece(_sentence(f.text), "fact", fact=f.id) for f in facts]
+        if not spec.facts_only:
+            size = sum(len(p.text) for p in pieces)
+            corpus = self.corpus_pieces(ctx, point, PER_POINT)
+            if len(corpus) < 2:
+                corpus += self.public_pieces(ctx, point, 2 - len(corpus))
+            for piece in corpus:
+                if size >= budget and pieces:
+                    break
+                pieces.append(piece)
+                size += len(piece.text)
+        if not facts and (spec.role in GAP_ROLES or spec.facts_only or len(pieces) < 2):
+            pieces.append(self.gap(point, spec))
+        for piece in pieces:
+            if piece.kind in ("corpus", "public", "fact"):
+                self.used.add(_key(piece.text))
+        self._suggest(ctx, point)
+        return pieces
+
+    def _suggest(self, ctx: SectionContext, point: str) -> None:
+        """Reference passages for the writer, shown beside the section (never inside the text)."""
+        passages = (ctx.per_point.get(point) or []) if point else ctx.passages
+        shown = self.suggestions.setdefault(ctx.item.key, [])
+        have = {s["chunk_id"] for s in shown}
+        for passage in passages[:3]:
+            if passage.chunk.chunk_id not in have:
+                shown.append({**passage.to_dict(), "point": point})
+
     # -- sections -------------------------------------------------------------------------------------
-    def compose(
-        self,
-        item: OutlineItem,
-        spec: SectionSpec,
-        passages: list[Passage],
-        point_passages: dict[str, list[Passage]],
-        budget: int,
-        next_number: int,
-    ) -> ComposedSection:
-        """One section: its level-1 heading when the form has one, the type's lead-in sentence, then the
-        sub-points (the writer's key points, else the sources' own sub-headings) with their bodies."""
-        units = [u for p in passages for u in passage_units(p) if u.kind != "intro"]
-        same_role = [u for u in units if u.passage.chunk.role == spec.role] or units
-        figures = "mark" if spec.role in ("background", "achievements") else "drop"
-        nested = spec.numbering == "subheadings" or spec.form == "points"
-        paragraphs: list[DraftParagraph] = []
-        book = self.book
+    def section(self, ctx: SectionContext) -> tuple[list[DraftParagraph], int]:
+        paragraphs, used = self._section(ctx)
+        _trim_copies(paragraphs, self.book)
+        return paragraphs, used
 
-        def para(text: str, cited: list[Passage], kind: str = "body", level: int = 0) -> None:
-            text = text[:-1] + "。" if text.endswith(("；", "，", "、")) else text
-            paragraphs.append(DraftParagraph(text, kind, level, sorted({book.cite(p) for p in cited})))
-            self.new_paragraph()
-
-        self.new_paragraph()
-
-        def missing() -> str:
-            return self.formula("missing", key=spec.key, role=spec.role)
-
-        points: list[tuple[str, Unit | None]] = [(p, None) for p in item.points]
-        if not points and (spec.numbering != "none" or spec.form in ("points", "topics")):
-            if spec.form == "points":
-                kinds: tuple[str, ...] = ("heading", "heading1")
-            elif spec.form == "topics":
-                kinds = ("topic", "heading", "item")
-            elif spec.numbering == "subheadings":
-                kinds = ("heading", "item")
-            else:
-                kinds = ("item", "topic", "heading")
-            points = list(self._derived_points(same_role, kinds, 3 if spec.form == "points" else 4))
-        for point, _ in points:
-            self.say(point)  # a body sentence that only repeats its lead is skipped
-        chosen = {id(u) for _, u in points if u is not None}
-        pool = [u for u in same_role if id(u) not in chosen]
-        per_point = max(100, budget // max(1, len(points)))
-
-        def fits(u: Unit, point: str) -> bool:
-            """A body draws on the section's own role; another role's unit only when it is about the point."""
-            role = u.passage.chunk.role
-            return (
-                role == spec.role
-                or role in KIN_ROLES.get(spec.role, ())
-                or overlap(point, u.lead + u.text[:200]) >= 0.5
-            )
-
-        def body_for(point: str, unit: Unit | None, allow_items: bool) -> tuple[str, list[Passage]]:
-            own = self.take_facts(point, 2) if spec.role in ("achievements", "background") else ""
-            body, cited = corpus_body(point, unit, allow_items)
-            return own + body, cited
-
-        def corpus_body(point: str, unit: Unit | None, allow_items: bool) -> tuple[str, list[Passage]]:
-            candidates = [
-                u for p in point_passages.get(point, []) for u in passage_units(p) if u.kind != "intro"
-            ]
-            candidates += pool
-            candidates = [u for u in candidates if (id(u) not in chosen and fits(u, point)) or u is unit]
-            if unit is None:
-                ranked = self._rank(candidates, point)
-                best = next((u for u in ranked[:3] if u.children and overlap(point, u.lead) >= 0.25), None)
-                if allow_items and best is not None:
-                    unit = best
-                else:
-                    return self._sentences(ranked[:FILL_UNITS], per_point, figures)
-            self._track(unit.lead + "。", unit.passage, force=True)
-            if unit.children and allow_items:
-                head, cited = self._sentences(
-                    [Unit("para", "", unit.sentences, unit.passage)], per_point // 3, figures
-                )
-                items, more = self._items(unit.children, per_point, figures)
-                return head + items, cited + more
-            own = Unit("para", "", unit.sentences, unit.passage, children=unit.children)
-            body, cited = self._sentences([own], per_point, figures)
-            if len(body) < per_point * 0.7:
-                others = [u for u in self._rank(candidates, point) if u is not unit][:FILL_UNITS]
-                extra, more = self._sentences(others, per_point - len(body), figures)
-                body, cited = body + extra, cited + more
-            return body, cited
-
+    def _section(self, ctx: SectionContext) -> tuple[list[DraftParagraph], int]:
+        item, spec, book = ctx.item, ctx.spec, self.book
+        facts = ctx.facts
+        points = list(item.points)
+        by_point = {p: [f for f in facts if f.point == p] for p in points}
+        loose = [f for f in facts if f.point not in by_point]
+        per_point = max(80, ctx.budget // max(1, len(points) or 1))
         count = "两" if len(points) == 2 else numerals.to_chinese(max(1, min(len(points), 99)))
-        lead_text = self.formula("lead", key=spec.key, role=spec.role, count=count)
-        numbers_used = 0
+        lead = self.formula("lead", key=spec.key, role=spec.role, count=count)
+        paragraphs: list[DraftParagraph] = []
+        used = 0
         if spec.form == "heading":
-            para(numerals.level_marker(1, next_number) + item.heading, [], "heading", 1)
-            numbers_used = 1
-
+            heading = Piece(numerals.level_marker(1, ctx.next_number) + item.heading, "heading")
+            paragraphs.append(_paragraph([heading], book, "heading", 1))
+            used = 1
         if spec.form == "points":
-            if lead_text:
-                para(lead_text, [])
-            # one numbering form per section: with （一） sub-headings under each point, a source's 一是…
-            # items are used as plain body sentences (their leads kept, their markers not)
-            items_here = spec.numbering != "subheadings"
-            for n, (point, unit) in enumerate(points):
-                body, cited = body_for(point, unit, allow_items=items_here)
-                para(numerals.level_marker(1, next_number + n) + strip_end(point), [], "heading", 1)
-                para(body or missing(), cited)
-                subs = [
-                    u for u in self._rank(pool, point) if u.kind == "heading" and u.level == 2 and u.sentences
-                ]
-                emitted = 0
-                for lead, sub in self._derived_points(subs[:6], ("heading",), 2):
-                    chosen.add(id(sub))
-                    self._track(sub.lead + "。", sub.passage, force=True)
-                    text, more = self._sentences(
-                        [Unit("para", "", sub.sentences, sub.passage)], per_point // 2, figures
-                    )
-                    if text and self.say(lead):
-                        emitted += 1
-                        para(f"{numerals.level_marker(2, emitted)}{lead}。{text}", more, "heading", 2)
-            numbers_used = len(points)
-        elif spec.form == "paragraph":
-            pieces = [lead_text] if lead_text else []
-            cited_all: list[Passage] = []
-            for n, (point, unit) in enumerate(points):
-                body, cited = body_for(point, unit, allow_items=False)
-                pieces.append(f"{numerals.item_marker(n + 1)}{strip_end(point)}。{body}")
-                cited_all += cited
+            if lead:
+                paragraphs.append(_paragraph([Piece(lead, "formula")], book))
+            if loose and points:
+                by_point[points[0]] = loose + by_point[points[0]]
+            for n, point in enumerate(points):
+                title = Piece(numerals.level_marker(1, ctx.next_number + n) + strip_end(point), "heading")
+                paragraphs.append(_paragraph([title], book, "heading", 1))
+                paragraphs.append(_paragraph(self.point_pieces(ctx, point, by_point[point], per_point), book))
             if not points:
-                pieces.append(missing())
-            para("".join(pieces), cited_all)
-        elif spec.form == "topics":
-            if lead_text:
-                body, cited = self._sentences(
-                    self._rank(same_role, item.heading + self.request.topic)[:FILL_UNITS], per_point, figures
-                )
-                para(lead_text + body, cited)
-            if points and (item.points or not lead_text):
-                for point, unit in points:
-                    body, cited = body_for(point, unit, allow_items=False)
-                    para(f"{strip_end(point)}。{body or missing()}", cited)
-            elif not lead_text:
-                para(missing(), [])
-        else:  # one level-1 heading with subheadings / items / plain text
-            if lead_text:
-                para(lead_text, [])
-            if spec.numbering == "none" or not points:
-                ranked = self._rank(same_role, f"{self.request.topic}{item.heading}")
-                own = (
-                    self.take_facts(item.heading + self.request.topic, 99, 0.0)
-                    if spec.role == "background"
-                    else ""
-                )
-                body, cited = self._sentences(ranked[:FILL_UNITS], max(100, budget - len(own)), figures)
-                if spec.role == "background" and not own or not body:
-                    body += missing()
-                para(own + body, cited)
+                paragraphs.append(_paragraph([self.gap("", spec)], book))
+            return paragraphs, len(points)
+        if spec.form == "paragraph":
+            pieces = [Piece(lead, "formula")] if lead else []
+            if points:
+                for n, point in enumerate(points):
+                    mine = by_point[point] + (loose if n == 0 else [])
+                    body = self.point_pieces(ctx, point, mine, per_point)
+                    pieces += [Piece(f"{numerals.item_marker(n + 1)}{strip_end(point)}。", "heading"), *body]
+            elif facts:
+
+                def marker(n: int) -> str:  # a lone fact gets no 一是 of its own
+                    return numerals.item_marker(n + 1) if len(facts) > 1 else ""
+
+                pieces += [
+                    Piece(marker(n) + _sentence(f.text), "fact", fact=f.id) for n, f in enumerate(facts)
+                ]
+                self.used.update(_key(f.text) for f in facts)
             else:
-                for n, (point, unit) in enumerate(points):
-                    body, cited = body_for(point, unit, allow_items=nested)
-                    if nested:
-                        text = f"{numerals.level_marker(2, n + 1)}{strip_end(point)}。{body or missing()}"
-                        para(text, cited, "heading", 2)
-                    else:
-                        para(f"{numerals.item_marker(n + 1)}{strip_end(point)}。{body}", cited)
-        self._trim_copies(paragraphs)
-        chunk_ids = sorted({book.sources[n - 1].chunk_id for p in paragraphs for n in p.sources})
-        return ComposedSection(paragraphs, chunk_ids, numbers_used)
+                pieces += self.point_pieces(ctx, "", [], ctx.budget)
+            paragraphs.append(_paragraph(pieces, book))
+            return paragraphs, used
+        if spec.form == "topics":
+            if lead:
+                paragraphs.append(_paragraph([Piece(lead, "formula")], book))
+            if points:
+                if loose:
+                    by_point[points[0]] = loose + by_point[points[0]]
+                for point in points:
+                    body = self.point_pieces(ctx, point, by_point[point], per_point)
+                    paragraphs.append(_paragraph([Piece(f"{strip_end(point)}。", "heading"), *body], book))
+            else:
+                paragraphs.append(_paragraph(self.point_pieces(ctx, "", facts, ctx.budget), book))
+            return paragraphs, used
+        # form "heading": one level-1 heading with sub-headings, items or plain text
+        if lead:
+            paragraphs.append(_paragraph([Piece(lead, "formula")], book))
+        if points:
+            if loose:
+                paragraphs.append(
+                    _paragraph([Piece(_sentence(f.text), "fact", fact=f.id) for f in loose], book)
+                )
+                self.used.update(_key(f.text) for f in loose)
+            for n, point in enumerate(points):
+                body = self.point_pieces(ctx, point, by_point[point], per_point)
+                if spec.numbering == "subheadings":
+                    lead_piece = Piece(f"{numerals.level_marker(2, n + 1)}{strip_end(point)}。", "heading")
+                    paragraphs.append(_paragraph([lead_piece, *body], book, "heading", 2))
+                else:
+                    lead_piece = Piece(f"{numerals.item_marker(n + 1)}{strip_end(point)}。", "heading")
+                    paragraphs.append(_paragraph([lead_piece, *body], book))
+        elif spec.numbering == "items":
+            pieces = self.point_pieces(ctx, "", facts, ctx.budget)
+            for n, piece in enumerate(p for p in pieces if p.kind != "gap"):
+                piece.text = numerals.item_marker(n + 1) + piece.text
+            paragraphs += [_paragraph([p], book) for p in pieces]
+        else:
+            paragraphs.append(_paragraph(self.point_pieces(ctx, "", facts, ctx.budget), book))
+        return paragraphs, used
 
-    def _trim_copies(self, paragraphs: list[DraftParagraph]) -> None:
-        """The last line of defence for the copy ceiling: generated numbering, formulas and leads can line
-        up with a source's own (一是…二是…), so the section's text is compared with every passage drawn on
-        and a body sentence inside a stretch longer than ``COPY_LIMIT`` is dropped until none is left."""
-        for _ in range(12):
-            pieces: list[tuple[int, int, int, str]] = []  # (paragraph, start, end, sentence) in ``plain``
-            plain = ""
-            for index, paragraph in enumerate(paragraphs):
-                for sentence in split_sentences(paragraph.text):
-                    key = re.sub(r"\s", "", sentence)
-                    pieces.append((index, len(plain), len(plain) + len(key), sentence))
-                    plain += key
-            span = max(
-                (metrics.longest_common_span(plain, text) for text in self._seen.values()),
-                key=len,
-                default="",
-            )
-            if len(span) <= COPY_LIMIT:
-                return
-            start = plain.find(span)
-            middle = start + len(span) // 2
-            inside = [p for p in pieces if p[1] >= start and p[2] <= start + len(span)]
-            removable = [p for p in inside if not _LEADING_MARK_RE.search(p[3])]  # keep numbered leads
-            if not removable:
-                return
 
-            index, _, _, sentence = min(
-                removable, key=lambda p: (_orphans(pieces, p), abs((p[1] + p[2]) // 2 - middle))
-            )
-            paragraphs[index].text = paragraphs[index].text.replace(sentence, "", 1)
+def _paragraph(pieces: list[Piece], book: SourceBook, kind: str = "body", level: int = 0) -> DraftParagraph:
+    spans = []
+    for piece in pieces:
+        sources = [book.cite(piece.passage)] if piece.passage is not None else []
+        spans.append(Span(piece.text, piece.kind, sources, piece.fact))
+    text = "".join(s.text for s in spans)
+    if text.endswith(("；", "，", "、")):
+        text = text[:-1] + "。"
+        spans[-1].text = spans[-1].text[:-1] + "。"
+    return DraftParagraph(text, kind, level, sorted({n for s in spans for n in s.sources}), spans)
+
+
+def _trim_copies(paragraphs: list[DraftParagraph], book: SourceBook) -> None:
+    """The copy ceiling: while the section repeats one of its sources verbatim for more than
+    ``COPY_LIMIT`` characters (consecutive sentences of one passage, joined by a generated marker), drop the
+    corpus sentence nearest the middle of that stretch."""
+    texts = {s.number: re.sub(r"\s", "", s.text) for s in book.sources}
+    for _ in range(20):
+        flat: list[tuple[int, int, int, int]] = []  # (paragraph, span, start, end) in ``plain``
+        plain = ""
+        for pi, paragraph in enumerate(paragraphs):
+            for si, span in enumerate(paragraph.spans):
+                piece = re.sub(r"\s", "", span.text)
+                flat.append((pi, si, len(plain), len(plain) + len(piece)))
+                plain += piece
+        cited = {n for p in paragraphs for n in p.sources}
+        span_text = max(
+            (longest_common_span(plain, texts[n]) for n in cited if n in texts), key=len, default=""
+        )
+        if len(span_text) <= COPY_LIMIT:
+            return
+        start = plain.find(span_text)
+        middle = start + len(span_text) // 2
+        inside = [
+            f
+            for f in flat
+            if f[2] < start + len(span_text)
+            and f[3] > start
+            and paragraphs[f[0]].spans[f[1]].kind == "corpus"
+        ]
+        if not inside:
+            return
+        pi, si, _, _ = min(inside, key=lambda f: abs((f[2] + f[3]) // 2 - middle))
+        paragraph = paragraphs[pi]
+        del paragraph.spans[si]
+        paragraph.text = "".join(s.text for s in paragraph.spans)
+        paragraph.sources = sorted({n for s in paragraph.spans for n in s.sources})

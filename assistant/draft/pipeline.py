@@ -90,7 +90,18 @@ def check_draft(draft: Draft, doctype: DocType, settings: Settings) -> list[str]
     except ImportError:
         return warnings
     try:
-        card = metrics.score_draft(draft, doctype, draft.request, prompts_dir=settings.prompts_dir)
+        from ..content.topicality import judge_for
+        from ..index.corpus_view import open_view
+
+        view = open_view(settings)
+        card = metrics.score_draft(
+            draft,
+            doctype,
+            draft.request,
+            prompts_dir=settings.prompts_dir,
+            corpus=view,
+            judge=judge_for(settings, view.stats if view else None),
+        )
     except UserError as exc:  # a check that cannot run must not cost the writer the draft
         return [*warnings, f"自动检查未能完成：{exc}"]
     for result in card.failures():
@@ -121,7 +132,7 @@ class _Run:
         self.emit = emit
         self.book = book
         self.retriever = retriever
-        self.composer = Composer(self.doctype, request, settings.prompts_dir, book, self.values)
+        self.composer = Composer(self.doctype, request, settings.prompts_dir, book, self.values, settings)
         self.llm: LLMSectionWriter | None = None
         self.warnings: list[str] = []
         self.written: list[DraftSection] = []
@@ -263,7 +274,7 @@ def write_draft(
         generator=run.generator | {"type_schema_version": doctype.version, "skeleton": outline.skeleton},
         request=request,
         subtitle=outline.subtitle,
-        suggestions={},
+        suggestions=run.composer.suggestions,
         outline=outline,
     )
     assemble(draft)

@@ -8,6 +8,7 @@ template read "做好防汛工作工作" or "总结在全县…会议上的讲�
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -62,6 +63,20 @@ def occasion_class_of(request: DraftRequest, doctype: DocType, settings: Setting
     )
 
 
+_POST_END = re.compile(
+    r"(?:书记|局长|主任|部长|县长|市长|区长|镇长|乡长|村长|校长|院长|所长|处长|科长|股长|经理|董事长|主席|"
+    r"委员|组长|队长|站长|馆长|厅长|秘书长|负责人)(?:\s*[\u4e00-\u9fff×＊*]{2,4})?$"
+)
+
+
+def signer(request: DraftRequest) -> str:
+    """Who speaks or signs: the speaker field, else the unit field when it names a post (局党组书记)."""
+    if request.speaker.strip():
+        return request.speaker.strip()
+    unit = request.unit.strip()
+    return unit if _POST_END.search(unit) else ""
+
+
 def template_values(request: DraftRequest, outline: Outline | None = None) -> dict[str, Any]:
     """What formulas and titles are rendered with: the request's fields, the topic's forms, the occasion
     class and skeleton of the outline."""
@@ -74,6 +89,7 @@ def template_values(request: DraftRequest, outline: Outline | None = None) -> di
         "occasion": request.occasion or forms.occasion,
         "audience": request.audience,
         "speaker": request.speaker,
+        "signer": signer(request),
         "occasion_class": outline.occasion_class if outline else request.occasion_class,
         "skeleton": outline.skeleton if outline else request.skeleton,
         "year": request.year or "",

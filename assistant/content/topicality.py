@@ -1,0 +1,209 @@
+"""Is a sentence about its section's point (for this topic)? One definition for the composer and the evals.
+
+Two signals. Words: the sentence shares a *distinctive* word with the point or the topic
+(``words.distinctive``: 隐患, 安全生产, 三会一课 — not 责任/落实/加强). Meaning: its embedding is nearer the
+point + topic than every *probe* — a list of other sectors' topics (``prompts/topicality.yaml``) — that the
+request does not itself name. The comparison is relative because the bundled e5-small compresses Chinese
+similarities into a narrow band (0.83–0.89 for anything 公文): no absolute floor separates a seed
+document's own sentences from another sector's, but "nearer my point than 安全生产/养老/教育…" does
+(``eval calibrate`` prints the rates for the configured embedder). The evals count a sentence on topic when
+either signal holds (``on_topic``): real documents often develop a point without repeating its words, and
+the seeds must pass as drafts of their own type. The composer only takes a corpus sentence when both hold
+(``strong``): what it adds must surely be about the point. Embeddings are cached per process.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from . import words
+
+
+@dataclass(frozen=True)
+class Relevance:
+    sentence: str
+    shared: tuple[str, ...]  # distinctive words of point/topic the sentence carries
+    similarity: float | None  # to the point + topic; None without an embedder
+    rival: float | None = None  # to the nearest probe the request does not name
+    rival_name: str = ""
+
+    @property
+    def close(self) -> bool:
+        return self.similarity is not None and (self.rival is None or self.similarity > self.rival)
+
+    @property
+    def on_topic(self) -> bool:
+        """Either signal: the evals' reading (see the module docstring)."""
+        return bool(self.shared) or self.close
+
+    @property
+    def elsewhere(self) -> bool:
+        """Evidence that the sentence is about something else: none of the words, and nearer another
+        sector's probe than the point (needs an embedder; without one nothing is evidently elsewhere)."""
+        return not self.shared and self.similarity is not None and not self.close
+
+    @property
+    def strong(self) -> bool:
+        """Both signals (words alone without an embedder): what the composer requires."""
+        return bool(self.shared) and (self.similarity is None or self.close)
+
+    def why(self) -> str:
+        if self.similarity is None or self.rival is None:
+            return "未涉及要点或主题的关键词"
+        return f"未涉及要点或主题的关键词，且语义上更接近“{self.rival_name}”"
+
+
+def default_path() -> Path:
+    from ..settings import PROJECT_ROOT
+
+    return PROJECT_ROOT / "prompts" / "topicality.yaml"
+
+
+@lru_cache(maxsize=4)
+def _probes(path: str, stamp: int) -> tuple[str, ...]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return tuple(str(p) for p in data.get("probes") or ())
+
+
+def probes(path: Path | None = None) -> tuple[str, ...]:
+    path = Path(path or default_path())
+    return _probes(str(path), path.stat().st_mtime_ns) if path.is_file() else ()
+
+
+@dataclass
+class Judge:
+    """Judges sentences against a point and topic with one embedder and one set of word statistics."""
+
+    embedder: object | None  # index.embedding.Embedder; None = words only
+    stats: words.WordStats
+    probes: tuple[str, ...] = ()
+    _cache: dict[str, np.ndarray] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def keywords(self, point: str, topic: str = "") -> list[str]:
+        """The words a sentence about ``point`` (in ``topic``) must share at least one of."""
+        own = words.distinctive(point, self.stats, at_least=1)
+        return list(dict.fromkeys(own + words.distinctive(topic, self.stats, at_least=1)))
+
+    def _vectors(self, texts: list[str], query: bool = False) -> list[np.ndarray]:
+        key = "q:" if query else "p:"
+        missing = [t for t in dict.fromkeys(texts) if key + t not in self._cache]
+        if missing:
+            if query:
+                fresh = [self.embedder.embed_query(t) for t in missing]  # type: ignore[union-attr]
+            else:
+                fresh = self.embedder.embed_passages(missing)  # type: ignore[union-attr]
+            with self._lock:
+                for text, vec in zip(missing, fresh, strict=True):
+                    self._cache[key + text] = np.asarray(vec, dtype=np.float32)
+        return [self._cache[key + t] for t in texts]
+
+    def judge(
+        self, sentences: list[str], point: str, topic: str = "", extra: tuple[str, ...] = ()
+    ) -> list[Relevance]:
+        """Each sentence's relevance to ``point`` + ``topic`` (see the module docstring)."""
+        keys = self.keywords(point, topic) + [w for w in extra if w]
+        shared = [tuple(words.shared(keys, s)) for s in sentences]
+        if not sentences or self.embedder is None:
+            return [Relevance(s, hit, None) for s, hit in zip(sentences, shared, strict=True)]
+        rivals = [p for p in self.probes if not words.shared(keys, p)]
+        query = self._vectors([f"{point} {topic}".strip()], query=True)[0]
+        rival_vectors = self._vectors(rivals, query=True) if rivals else []
+        out = []
+        for sentence, hit, vec in zip(sentences, shared, self._vectors(sentences), strict=True):
+            sims = [float(vec @ r) for r in rival_vectors]
+            best = max(range(len(sims)), key=sims.__getitem__) if sims else None
+            out.append(
+                Relevance(
+                    sentence,
+                    hit,
+                    float(vec @ query),
+                    sims[best] if best is not None else None,
+                    rivals[best] if best is not None else "",
+                )
+            )
+        return out
+
+    def on_topic(self, sentence: str, point: str, topic: str = "") -> bool:
+        return self.judge([sentence], point, topic)[0].on_topic
+
+
+TYPE_WORDS = re.compile(r"(?:的)?(?:汇报发言|讲话|述职述廉报告|述职报告|调研报告|工作总结|发言|报告)$")
+
+
+def title_topic(title: str) -> str:
+    """A document title read as a topic (its type word dropped): what its sections are measured against."""
+    return TYPE_WORDS.sub("", title or "").strip()
+
+
+def seed_pairs(texts: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(sentence, heading, topic) for every body sentence of real documents ``(title, text, doc_type)``:
+    the pairs ``measure`` reads."""
+    from ..draft.units import split_sentences
+    from ..index import structure
+
+    pairs = []
+    for title, text, doc_type in texts:
+        parsed = structure.parse_text(text, doc_type)
+        for section in parsed.walk():
+            if section.kind not in ("heading", "item", "topic") or not section.title:
+                continue
+            sentences = [x for x in split_sentences(section.body) if len(x) >= 8]
+            if section.kind in ("item", "topic"):
+                sentences = sentences[1:]  # the lead sentence is the heading itself
+            pairs += [(x, section.title, title_topic(title)) for x in sentences]
+    return pairs
+
+
+def measure(embedder, texts: list[tuple[str, str, str]], probe_list: tuple[str, ...]) -> dict[str, float]:
+    """How well the probes separate with ``embedder`` on real documents ``(title, text, doc_type)``: the share
+    of their body sentences nearer their own heading + title than every probe (``own_close``), and the share
+    nearer a probe taken as the point than every other probe (``rival_close``: how often another sector's
+    sentence would pass for on-topic on meaning alone)."""
+    pairs = seed_pairs(texts)
+    if not pairs or len(probe_list) < 2:
+        return {"sentences": len(pairs), "own_close": 0.0, "rival_close": 0.0}
+    vectors = np.asarray(embedder.embed_passages([s for s, _, _ in pairs]), dtype=np.float32)
+    probe_vectors = np.asarray([embedder.embed_query(p) for p in probe_list], dtype=np.float32)
+    heads: dict[str, np.ndarray] = {}
+    own = []
+    for (_, heading, topic), vec in zip(pairs, vectors, strict=True):
+        key = f"{heading} {topic}"
+        if key not in heads:
+            heads[key] = np.asarray(embedder.embed_query(key), dtype=np.float32)
+        own.append(float(vec @ heads[key]))
+    to_probes = vectors @ probe_vectors.T
+    own_close = float(np.mean(np.asarray(own) > to_probes.max(axis=1)))
+    rival = []
+    for j in range(len(probe_list)):
+        others = np.delete(to_probes, j, axis=1).max(axis=1)
+        rival.append(float(np.mean(to_probes[:, j] > others)))
+    return {
+        "sentences": len(pairs),
+        "own_close": round(own_close, 3),
+        "rival_close": round(float(np.mean(rival)), 3),
+    }
+
+
+_JUDGES: dict[tuple[str, int], Judge] = {}
+
+
+def judge_for(settings, stats: words.WordStats | None = None) -> Judge:
+    """A judge with the index's embedder and the probes (one per embedder and stats object)."""
+    from ..index.embedding import get_embedder
+
+    stats = stats or words.public_stats()
+    key = (settings.embedder, id(stats))
+    if key not in _JUDGES:
+        if len(_JUDGES) > 8:
+            _JUDGES.clear()
+        found = probes(Path(settings.prompts_dir) / "topicality.yaml")
+        _JUDGES[key] = Judge(get_embedder(settings), stats, found)
+    return _JUDGES[key]
