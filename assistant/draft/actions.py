@@ -19,14 +19,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from .. import numerals
 from ..doctypes import get_doctype
 from ..errors import BackendError, InputError
-from ..records import Draft, DraftParagraph, OutlineItem, Passage, Span
+from ..records import Draft, DraftParagraph, Outline, OutlineItem, Passage, Span
 from ..settings import Settings
 from . import pipeline
 from .adapt import Adapter, normalize_punctuation
 from .composer import Composer
-from .context import spec_for
+from .context import SectionContext, spec_for
 from .llm_writer import fence_safe
 from .parts import (
     SUB,
@@ -37,6 +38,9 @@ from .parts import (
     part_paragraphs,
     renumber_markers,
     replace_part,
+)
+from .parts import (
+    part_text as part_text_of,
 )
 from .request import clean_request, template_values
 from .sources import SourceBook, open_retriever, retrieve, section_passages
@@ -82,7 +86,7 @@ def _composer(draft: Draft, settings: Settings, book: SourceBook):
     if draft.outline is not None and draft.outline.skeleton:
         doctype = doctype.with_skeleton(draft.outline.skeleton)
     values = template_values(request, draft.outline)
-    return request, doctype, Composer(doctype, request, settings.prompts_dir, book, values)
+    return request, doctype, Composer(doctype, request, settings.prompts_dir, book, values, settings=settings)
 
 
 def _spec(doctype, draft: Draft, key: str):
@@ -233,11 +237,15 @@ def _keep_if_poorer(old: Draft, new: Draft, part: Part) -> Draft:
         after = _content(part_paragraphs(new, find_part(new, part.key)))
     except InputError:
         after = 0
-    if after >= before * 0.6:
+    try:
+        same = part_text_of(new, part.key) == part_text_of(old, part.key)
+    except InputError:
+        same = False
+    if after >= before * 0.6 and not same:
         return new
     kept = replace(old, warnings=list(old.warnings))
     kept.warnings.append(
-        f"范文库中与“{part.label}”相关的其他内容不足，换一种写法会丢掉大部分内容，已保留原文。"
+        f"范文库中与“{part.label}”相关的其他内容不足，找不到不丢内容的另一种写法，已保留原文。"
         "可在“范文库”补充范文后再试，或改用“扩写”“润色”。"
     )
     return kept
@@ -359,7 +367,7 @@ def _expand(draft: Draft, part: Part, settings: Settings, target: int, retriever
         size += len(sentence)
         added += 1
     if size < target:
-        gap = composer.formula("missing", key=section.key, role=section.role).strip()
+        gap = composer.gap(heading, _spec(doctype, draft, section.key)).text.strip()
         if gap and gap not in "".join(p.text for p in paragraphs):
             _append(paragraphs[bodies[-1]], Span(gap, "gap", []))
     paragraphs = [p for p in paragraphs if p.text]
@@ -396,17 +404,29 @@ def _rewrite_point(draft: Draft, part: Part, settings: Settings, retriever: Any)
         composer.avoid(sentence)
     heading = part_paragraphs(draft, part)[0].text
     match = re.match(r"([一二三四五六七八九十]+)、", heading)
-    from .. import numerals
-
     number = (numerals.from_chinese(match.group(1)) if match else 1) or 1
     point = strip_end(heading[match.end() :] if match else heading)
     numbering = "headings" if spec.numbering == "subheadings" else "items"
-    item = OutlineItem(part.section, spec.role, point, [point], numbering)
+    item = OutlineItem(part.section, spec.role, point, [point], numbering, form=spec.form)
+    outline = draft.outline or Outline(draft.doc_type, draft.title, [item])
     passages, per_point = section_passages(retriever, request, doctype.name, item)
-    budget = max(200, _length(part_paragraphs(draft, part)))
-    composed = composer.compose(item, spec, passages, per_point, budget, number)
-    first = next((i for i, p in enumerate(composed.paragraphs) if p.kind == "heading" and p.level == 1), 0)
-    paragraphs = composed.paragraphs[first:]
+    index = next(i for i, s in enumerate(draft.sections) if s.key == part.section)
+    ctx = SectionContext(
+        request=request,
+        doctype=doctype,
+        outline=outline,
+        item=item,
+        spec=spec,
+        next_number=number,
+        budget=max(200, _length(part_paragraphs(draft, part))),
+        passages=passages,
+        per_point=per_point,
+        written=list(draft.sections[:index]),
+        values=template_values(request, draft.outline),
+    )
+    composed, _ = composer.section(ctx)
+    first = next((i for i, p in enumerate(composed) if p.kind == "heading" and p.level == 1), 0)
+    paragraphs = composed[first:]
     return replace_part(replace(draft, sources=list(book.sources)), part, paragraphs)
 
 
