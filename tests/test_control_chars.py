@@ -50,8 +50,8 @@ def test_a_control_character_in_the_cli_topic_does_not_break_the_docx(hs: Settin
 
 
 def test_a_control_character_in_the_web_topic_does_not_break_the_downloads(hs: Settings, tmp_path: Path):
-    from assistant.ui.draft_tab import export_files
     from assistant.ui.views import build_request
+    from assistant.ui.workbench import export_files
 
     request = build_request("duty-report", TOPIC, f"市医保局{DIRTY}机关党支部", "", f"理论学习\n{DIRTY}")
     assert request.topic == "2024年度抓基层党建工作" and request.unit == "市医保局机关党支部"
@@ -112,7 +112,7 @@ def test_exports_strip_what_an_older_index_still_holds(tmp_path: Path) -> None:
         request=DraftRequest("research-report", "支部建设"),
     )
     drafting.assemble(draft)
-    word = docx.Document(str(export.save(draft, tmp_path / "a.docx")))
+    word = docx.Document(str(export.save(draft, tmp_path / "a.docx", sources_appendix=True)))
     text = "\n".join(p.text for p in word.paragraphs)
     assert "红色标题的调研报告" in text and _clean(text)
     markdown = export.save(draft, tmp_path / "a.md").read_text(encoding="utf-8")

@@ -84,7 +84,10 @@ def test_docx_page_fonts_sizes_spacing_and_page_numbers(speech, report, tmp_path
     assert east_asian(section.footer.paragraphs[0].runs[0]) == "宋体"
     assert section.footer.paragraphs[0].runs[0].font.size == Pt(14)
     assert "PAGE" in section.even_page_footer._element.xml
-    # the source list on its own page after the body
+    # no source list by default: the file is ready to send
+    assert SOURCES_HEADING not in [p.text for p in doc.paragraphs]
+    # asked for, the source list goes on its own page after the body
+    doc = WordDocument(str(save(speech, tmp_path / "讲话-附来源.docx", sources_appendix=True)))
     heading = next(i for i, p in enumerate(doc.paragraphs) if p.text == SOURCES_HEADING)
     assert 'w:type="page"' in doc.paragraphs[heading - 1]._p.xml
     assert doc.paragraphs[heading + 1].text.startswith("[1] 《")

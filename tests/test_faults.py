@@ -121,19 +121,23 @@ def test_llm_fault_falls_back_to_the_composer_with_a_notice(reply: Any, notice: 
     assert draft.subtitle == "【待补：述职人职务、姓名】"  # a duty report is signed by a person, not a unit
 
 
-def test_llm_fault_reaches_the_page_and_the_request_is_kept_in_the_browser(hs: Settings) -> None:
+def test_llm_fault_reaches_the_page_and_the_request_is_kept_in_the_history(hs: Settings) -> None:
     """The 起草 tab's handler, driven as Gradio drives it: the endpoint answers 500, the page still gets a
-    finished draft, a notice, and the request saved for a reload."""
+    finished draft and a notice, and the draft with its request is saved in the writer's history."""
+    from types import SimpleNamespace
+
     import gradio as gr
 
+    from assistant.history import History
     from assistant.ui.draft_tab import DraftTab
+    from assistant.ui.session import LOCAL_USER
     from assistant.ui.views import LiveSettings
 
     with FakeOpenAI() as fake:
         fake.default = ("status", 500)
         settings = hs.with_overrides(llm_base_url=fake.base_url, llm_model="fake-model")
         with gr.Blocks():
-            tab = DraftTab(LiveSettings(settings))
+            tab = DraftTab(LiveSettings(settings), gr.State(None))
         updates = list(
             tab.write(
                 "duty-report",
@@ -141,17 +145,23 @@ def test_llm_fault_reaches_the_page_and_the_request_is_kept_in_the_browser(hs: S
                 REQUEST.unit,
                 "",
                 "理论学习\n支部标准化建设",
-                None,
-                None,
+                "",
                 "",
                 None,
+                None,
+                0,
+                None,
+                SimpleNamespace(username=None),
             )
         )
     final = updates[-1]
-    assert final[tab.status] == "草稿已完成。"
-    assert "HTTP 500" in final[tab.warnings] and "离线" in final[tab.warnings]
-    assert "2024年度抓基层党建工作" in final[tab.draft_md]
-    saved = final[tab.saved]["request"]
+    assert final[tab.status].startswith("草稿已完成")
+    warnings = final[tab.bench.warnings]
+    assert "HTTP 500" in warnings and "离线" in warnings
+    assert "2024年度抓基层党建工作" in final[tab.bench.view]
+    [entry] = History.open(settings).list(LOCAL_USER)
+    saved = History.open(settings).get(LOCAL_USER, entry.id)["request"]
+    assert final[tab.draft_id] == entry.id
     assert saved["topic"] == REQUEST.topic and saved["unit"] == REQUEST.unit
     assert saved["points"] == ["理论学习", "支部标准化建设"]
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
@@ -18,19 +17,14 @@ from assistant.records import (
     DraftParagraph,
     DraftRequest,
     DraftSection,
-    Outline,
-    OutlineItem,
     Source,
 )
 from assistant.settings import Settings
+from assistant.ui.render import source_list_html
 from assistant.ui.views import (
     build_request,
-    draft_from_dict,
-    outline_to_text,
     safe_upload_name,
-    source_choices,
     split_points,
-    text_to_outline,
     unique_destination,
 )
 
@@ -85,60 +79,6 @@ def test_request_names_every_missing_field() -> None:
     assert request.topic == "党建" and request.points == ["甲", "乙"] and request.length is None
 
 
-def _outline() -> Outline:
-    return Outline(
-        "duty-report",
-        "2024年度述职报告",
-        [
-            OutlineItem("duties", "achievements", "履职情况", ["理论学习", "支部建设"], "headings"),
-            OutlineItem("problems", "problems", "存在的问题", [], "items"),
-            OutlineItem("plans", "measures", "下一步工作打算", ["抓好学习"], "headings"),
-        ],
-    )
-
-
-def test_edited_outline_is_parsed_back_with_keys_roles_and_numbering() -> None:
-    original = _outline()
-    text = outline_to_text(original)
-    assert text.splitlines()[1] == "## 履职情况 [成效做法]"  # the tag names the role in Chinese
-    assert "## 存在的问题 [问题]" in text and "## 下一步工作打算 [措施打算]" in text
-    assert outline_to_text(text_to_outline(text, original)) == text  # round trip
-    edited = (
-        "# 2024年度抓党建述职报告\n"
-        "## 一年来的履职情况 [duties]\n- 理论学习\n- 新增：作风建设\n"
-        "## 下一步工作打算\n- 抓好学习\n"  # tag removed, matched by heading
-    )
-    outline = text_to_outline(edited, original)
-    assert outline.title == "2024年度抓党建述职报告"
-    assert [(i.key, i.role, i.numbering, i.heading) for i in outline.items] == [
-        ("duties", "achievements", "headings", "一年来的履职情况"),
-        ("plans", "measures", "headings", "下一步工作打算"),
-    ]
-    assert outline.items[0].points == ["理论学习", "新增：作风建设"]
-    assert original.items[0].heading == "履职情况"  # the original is not modified
-    # a Chinese tag moves a renamed section; a bracketed ending that is no tag stays in the heading
-    moved = text_to_outline("## 查摆的突出问题［问题］\n## 存在的问题［试行］ [问题]", original)
-    assert [(i.key, i.heading) for i in moved.items] == [
-        ("problems", "查摆的突出问题"),
-        ("problems", "存在的问题［试行］"),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("## 新的一节 [nosuch]", "标记 [nosuch] 无效，可用的标记：[成效做法]、[问题]、[措施打算]"),
-        ("## 新的一节［试行］", "缺少章节标记"),
-        ("## 改过名又没有标记", "缺少章节标记"),
-        ("- 没有章节的要点", "不在任何章节下"),
-        ("# 只有标题", "没有章节"),
-    ],
-)
-def test_broken_outline_edits_get_a_message_that_says_what_to_fix(text: str, message: str) -> None:
-    with pytest.raises(InputError, match=re.escape(message)):
-        text_to_outline(text, _outline())
-
-
 def _draft() -> Draft:
     paragraph = DraftParagraph("一、履职情况", "heading", 1, [])
     body = DraftParagraph("认真落实三会一课制度。", "body", 0, [1])
@@ -161,15 +101,14 @@ def _draft() -> Draft:
     )
 
 
-def test_draft_survives_the_browser_round_trip() -> None:
+def test_draft_survives_the_history_round_trip() -> None:
     draft = _draft()
-    assert draft_from_dict(draft.to_dict()) == draft
+    assert Draft.from_dict(draft.to_dict()) == draft
 
 
 def test_sources_mark_the_ones_the_text_cites() -> None:
-    labels = [label for label, _ in source_choices(_draft())]
-    assert labels[0].startswith("[1] ✔ 已引用｜医保局述职报告｜一、履职情况")
-    assert labels[1].startswith("[2] ○ 未引用")
+    html = source_list_html(_draft())
+    assert "[1] ✔ 已引用｜《医保局述职报告》 一、履职情况" in html
 
 
 def test_sources_list_retrieved_passages_the_draft_did_not_cite() -> None:
@@ -190,12 +129,11 @@ def test_sources_list_retrieved_passages_the_draft_did_not_cite() -> None:
     view.apply(
         "section_done", {"key": "plans", "text": "二、打算", "passages": [extra, {**extra, "chunk_id": "c4"}]}
     )
-    labels = [(label, chunk_id) for label, chunk_id in source_choices(_draft(), view.retrieved())]
-    assert [chunk_id for _, chunk_id in labels] == ["c1", "c2", "c3", "c4"]
-    assert labels[0][0].startswith("[1] ✔ 已引用")
-    assert labels[2][0] == "○ 未引用｜街道讲话｜二、要求｜要求意见"
+    html = source_list_html(_draft(), view.retrieved())
+    assert html.count("<li>") == 4  # c1 and c2 cited, c3 and c4 once each
+    assert "○ 未引用｜《街道讲话》 二、要求｜要求意见" in html
     view.apply("section_done", {"key": "plans", "text": "二、打算（重写）", "passages": []})
-    assert [c for _, c in source_choices(_draft(), view.retrieved())] == ["c1", "c2", "c3"]
+    assert source_list_html(_draft(), view.retrieved()).count("<li>") == 3
 
 
 # ---- the /draft API ----------------------------------------------------------------------------------

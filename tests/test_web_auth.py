@@ -128,7 +128,7 @@ def test_the_delay_grows_with_each_failure_per_address_and_per_user() -> None:
 def test_exported_drafts_are_removed_when_the_app_stops_and_stale_ones_at_start(
     hs_draft, settings: Settings
 ) -> None:
-    from assistant.ui.draft_tab import export_files
+    from assistant.ui.workbench import export_files
 
     stale = exports.root() / "99999999-20200101000000" / "old"  # a server process that no longer runs
     legacy = exports.root() / "0123456789abcdef0123456789abcdef"  # the layout before process folders

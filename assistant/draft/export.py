@@ -4,10 +4,10 @@ The Word file is meant to be the writer's starting document, so it follows what 
 margins 37/35/28/26 mm, 2号 方正小标宋简体 title, 3号 仿宋_GB2312 body with a 2-character first-line indent
 and a fixed 28 pt line pitch (22 lines a page), 黑体 / 楷体_GB2312 / 仿宋 for heading levels 1 / 2 / 3–4,
 ``— N —`` page numbers in 4号 宋体 (odd pages right, even pages left). The fonts are named, not embedded:
-on a machine without them Word substitutes, which is the usual practice for 公文 templates. The numbered
-source list goes after the body on a page of its own headed "附：起草参考来源（正式发文前删除）": the
-writer can trace every paragraph while revising and delete that page in one go before the document is sent;
-Word comments would travel with the file and are easy to miss when sending.
+on a machine without them Word substitutes, which is the usual practice for 公文 templates. The Word file is
+ready to send, so the numbered source list is an option (``sources_appendix``, default off): when asked for it
+goes after the body on a page of its own headed "附：起草参考来源（正式发文前删除）". The Markdown always
+keeps it (it is the review copy); Word comments would travel with the file and are easy to miss when sending.
 """
 
 from __future__ import annotations
@@ -158,8 +158,9 @@ def _setup(doc) -> None:
     _page_number_footer(section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)
 
 
-def build_docx(draft: Draft):
-    """The draft as a python-docx ``Document``."""
+def build_docx(draft: Draft, sources_appendix: bool = False):
+    """The draft as a python-docx ``Document``; ``sources_appendix`` adds the numbered source list on a page
+    of its own after the body."""
     from docx import Document as WordDocument
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 
@@ -182,7 +183,7 @@ def build_docx(draft: Draft):
                     _set_font(paragraph.add_run(strip_controls(match.group(2))), BODY_FONT, BODY_PT)
             else:
                 _add(doc, p.text, BODY_FONT)
-    if draft.sources:
+    if draft.sources and sources_appendix:
         doc.paragraphs[-1].add_run().add_break(WD_BREAK.PAGE)
         _add(doc, SOURCES_HEADING, H1_FONT, indent=False)
         for s in draft.sources:
@@ -191,22 +192,23 @@ def build_docx(draft: Draft):
     return doc
 
 
-def write_docx(draft: Draft, path: Path) -> Path:
+def write_docx(draft: Draft, path: Path, sources_appendix: bool = False) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        build_docx(draft).save(str(path))
+        build_docx(draft, sources_appendix).save(str(path))
     except OSError as exc:
         raise InputError(f"无法写入 {path}：{exc.strerror or exc}。请检查路径和写入权限。") from exc
     return path
 
 
-def save(draft: Draft, path: Path) -> Path:
-    """Write ``draft`` by the file's suffix: ``.docx`` (Word) or ``.md`` (Markdown)."""
+def save(draft: Draft, path: Path, sources_appendix: bool = False) -> Path:
+    """Write ``draft`` by the file's suffix: ``.docx`` (Word; the source list only with
+    ``sources_appendix``) or ``.md`` (Markdown, always with the source list)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".docx":
-        return write_docx(draft, path)
+        return write_docx(draft, path, sources_appendix)
     if suffix in (".md", ".markdown", ".txt"):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,11 @@
-"""The web UI: ``build_app(settings)`` returns the Gradio Blocks app (起草 / 范文库 / 设置 tabs plus a named
-``/draft`` API endpoint); ``launch(app, settings)`` serves it on ``settings.host:port``.
+"""The web UI: ``build_app(settings)`` returns the Gradio Blocks app (起草 / 历史 / 范文库 / 设置 tabs plus a
+named ``/draft`` API endpoint); ``launch(app, settings)`` serves it on ``settings.host:port``.
 
-The only module family importing gradio (``ui.py`` and the ``ui_*.py`` tab modules). Building is separate
-from launching so tests can start the app in-process on a free port. The UI holds no drafting or retrieval
-logic: it turns form fields into a ``DraftRequest`` and shows what the pipeline returns. Settings changed in
-the settings tab live in one in-memory ``LiveSettings`` shared by all sessions; everything per-request
-lives in per-session state, so concurrent writers never see each other's drafts.
+The only package importing gradio (``ui/``). Building is separate from launching so tests can start the app
+in-process on a free port. The UI holds no drafting or retrieval logic. The server's settings live in one
+in-memory ``LiveSettings`` (changed only by the admin login); a writer's own LLM endpoint, drafts and undo
+stack live in that writer's session state, and finished drafts in the writer's history on the server, so
+concurrent writers never see or steer each other's work.
 """
 
 from __future__ import annotations
@@ -29,37 +29,31 @@ from . import exports  # noqa: E402
 from .auth import server_middleware  # noqa: E402
 from .corpus_tab import CorpusTab  # noqa: E402
 from .draft_tab import DraftTab  # noqa: E402
+from .history_tab import HistoryTab  # noqa: E402
 from .settings_tab import SettingsTab  # noqa: E402
+from .style import CSS, HEAD  # noqa: E402
 from .views import LiveSettings, build_request  # noqa: E402
 
 DRAFT_CONCURRENCY = 4
-
-CSS = """
-body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", sans-serif; }
-#draft-text { font-family: "Noto Serif CJK SC", "FangSong", serif; font-size: 16px; line-height: 1.9; }
-#draft-text p { text-indent: 2em; margin: 0.2em 0; }
-#draft-text h1, #draft-text h2, #draft-text h3 { text-align: center; text-indent: 0; }
-#sources label { font-size: 13px; line-height: 1.5; }
-#source-context { font-size: 14px; line-height: 1.8; }
-#checklist table { font-size: 14px; }
-"""
 
 
 def build_app(settings: Settings) -> gr.Blocks:
     """The whole web app for ``settings`` (not launched)."""
     live = LiveSettings(settings)
     with gr.Blocks(title="公文写作助手", fill_width=True, analytics_enabled=False) as app:
-        gr.Markdown(
-            "## 公文写作助手\n依据本单位范文起草讲话稿、述职报告、调研报告、汇报发言，导出符合 GB/T 9704 的 Word 文档。"
-        )
-        with gr.Tabs():
+        gr.Markdown("### 公文写作助手", elem_id="app-title")
+        endpoint = gr.State(None)  # this session's own LLM endpoint (session.SessionEndpoint), if any
+        with gr.Tabs(selected="draft") as tabs:
             with gr.Tab("起草", id="draft"):
-                draft_tab = DraftTab(live)
+                draft_tab = DraftTab(live, endpoint)
+            with gr.Tab("历史", id="history") as history:
+                history_tab = HistoryTab(live, draft_tab, tabs)
             with gr.Tab("范文库", id="corpus"):
                 corpus_tab = CorpusTab(live)
             with gr.Tab("设置", id="settings"):
-                settings_tab = SettingsTab(live)
-        draft_tab.wire_restore(app)
+                settings_tab = SettingsTab(live, endpoint)
+        history_tab.wire(history)
+        draft_tab.wire_load(app)
         corpus_tab.wire_load(app)
         settings_tab.wire_load(app)
         _add_api(live)
@@ -117,6 +111,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "enable_monitoring": False,
         "footer_links": ["api"],
         "css": CSS,
+        "head": HEAD,
         "mcp_server": False,
         "ssr_mode": False,
         "pwa": False,

@@ -1,6 +1,8 @@
-"""The 范文库 (corpus) tab: upload documents, list them, correct a type, delete, re-index.
+"""The 范文库 (corpus) tab: search the library with type and role filters, see a document as it was parsed
+(type, warnings, headings and roles), upload documents, correct a type, delete, re-index.
 
-Only wiring over ``ingest`` and ``loaders``. An upload is read with the same loader the index uses *before*
+Only wiring over ``ingest``, ``retrieval`` and ``loaders`` (whose ``SUPPORTED_SUFFIXES`` decide what may be
+uploaded); notices go to the tab's status line. An upload is read with the same loader the index uses *before*
 it is copied, so a file that cannot be read is reported by name and never enters ``corpus_dir``; names are
 sanitised (directories stripped, Chinese kept). The draft tab sees every change at once: ``Retriever.open``
 reloads when the index manifest changes.
@@ -17,8 +19,12 @@ import gradio as gr
 from ..doctypes import load_doctypes
 from ..errors import UserError, describe_os_error
 from ..index import ingest
-from ..index.loaders import load_document
-from .views import UPLOAD_SUFFIXES, LiveSettings, document_rows, safe_upload_name, unique_destination
+from ..index.loaders import SUPPORTED_SUFFIXES, load_document
+from ..index.retrieval import Retriever
+from ..records import ROLES
+from .library_view import document_html, hits_html
+from .render import ROLE_NAMES
+from .views import LiveSettings, document_rows, safe_upload_name, unique_destination
 
 HEADERS = ["标题", "文件", "文种", "章节数", "片段数"]
 
@@ -28,11 +34,35 @@ class CorpusTab:
         self.live = live
         settings = live.get()
         types = load_doctypes(settings.prompts_dir)
-        self.type_choices = [(f"{t.label}（{t.name}）", t.name) for t in types.values()]
+        self.type_choices = [(t.label, t.name) for t in types.values()]
         self.labels = {t.name: t.label for t in types.values()}
 
+        with gr.Row(equal_height=True):
+            self.query = gr.Textbox(
+                label="检索范文库", placeholder="例如：三会一课落实不到位", scale=4, elem_id="lib-query"
+            )
+            self.query_type = gr.Dropdown(
+                [("全部文种", "")] + [(t.label, t.name) for t in types.values()],
+                value="",
+                label="文种",
+                scale=1,
+                min_width=120,
+                elem_id="lib-type",
+            )
+            self.query_role = gr.Dropdown(
+                [("全部作用", "")] + [(ROLE_NAMES[r], r) for r in ROLES if r in ROLE_NAMES],
+                value="",
+                label="作用",
+                scale=1,
+                min_width=120,
+                elem_id="lib-role",
+            )
+            self.search_btn = gr.Button(
+                "检索", variant="primary", scale=0, min_width=80, elem_id="lib-search"
+            )
+        self.hits = gr.HTML(elem_id="lib-results", max_height=420)
         gr.Markdown(
-            "上传本单位的范文（.txt / .md / .docx，GBK 编码亦可）。上传后自动入库，"
+            f"上传本单位的范文（{' / '.join(SUPPORTED_SUFFIXES)}，GBK 编码亦可）。上传后自动入库，"
             "起草时即可检索引用；文种识别有误时可在下方更正。"
         )
         with gr.Row(equal_height=False):
@@ -40,7 +70,7 @@ class CorpusTab:
                 self.upload = gr.File(
                     label="上传范文",
                     file_count="multiple",
-                    file_types=list(UPLOAD_SUFFIXES),
+                    file_types=list(SUPPORTED_SUFFIXES),
                     type="filepath",
                     height=120,
                     elem_id="corpus-upload",
@@ -69,11 +99,17 @@ class CorpusTab:
             self.confirm_text = gr.Markdown(elem_id="corpus-confirm-text")
             self.confirm_btn = gr.Button("确认删除", variant="stop", scale=0, elem_id="corpus-confirm-btn")
             self.cancel_btn = gr.Button("取消", scale=0, elem_id="corpus-cancel-btn")
+        self.doc_view = gr.HTML(elem_id="doc-view")
         self._wire()
 
     def _wire(self) -> None:
         outputs = [self.status, self.table, self.doc, self.upload]
-        common = {"api_visibility": "private", "concurrency_limit": 1, "concurrency_id": "corpus"}
+        common = {
+            "api_visibility": "private",
+            "show_progress": "hidden",
+            "concurrency_limit": 1,
+            "concurrency_id": "corpus",
+        }
         self.upload_btn.click(self.add_files, inputs=[self.upload], outputs=outputs, **common)
         self.reindex_btn.click(self.reindex, inputs=[self.rebuild], outputs=outputs, **common)
         self.type_btn.click(self.set_type, inputs=[self.doc, self.new_type], outputs=outputs, **common)
@@ -82,22 +118,33 @@ class CorpusTab:
             inputs=[self.doc],
             outputs=[self.status, self.confirm_row, self.confirm_text],
             api_visibility="private",
+            show_progress="hidden",
         )
         self.confirm_btn.click(self.delete, inputs=[self.doc], outputs=[*outputs, self.confirm_row], **common)
         self.cancel_btn.click(
             lambda: ("已取消删除。", gr.update(visible=False)),
             outputs=[self.status, self.confirm_row],
             api_visibility="private",
+            show_progress="hidden",
         )
         self.doc.change(
             self.current_type,
             inputs=[self.doc],
-            outputs=[self.new_type, self.confirm_row],
+            outputs=[self.new_type, self.confirm_row, self.doc_view],
             api_visibility="private",
+            show_progress="hidden",
         )
+        search = {"inputs": [self.query, self.query_type, self.query_role], "outputs": [self.hits]}
+        self.search_btn.click(self.search, **search, api_visibility="private", show_progress="hidden")
+        self.query.submit(self.search, **search, api_visibility="private", show_progress="hidden")
 
     def wire_load(self, app: gr.Blocks) -> None:
-        app.load(self.refresh_view, outputs=[self.table, self.doc], api_visibility="private")
+        app.load(
+            self.refresh_view,
+            outputs=[self.table, self.doc],
+            api_visibility="private",
+            show_progress="hidden",
+        )
 
     # ---- views ---------------------------------------------------------------------------------------
 
@@ -108,18 +155,38 @@ class CorpusTab:
             documents = []
         rows = document_rows(documents, self.labels)
         choices = [(f"{row[0]}（{row[1]}）", doc["doc_id"]) for row, doc in zip(rows, documents, strict=True)]
-        return {"headers": HEADERS, "data": rows or [["（范文库为空）", "", "", "", ""]]}, gr.update(
-            choices=choices, value=None
-        )
+        return {
+            "headers": HEADERS,
+            "data": rows
+            or [["（范文库为空：请在上方“上传范文”处选择文件，点“上传并入库”）", "", "", "", ""]],
+        }, gr.update(choices=choices, value=None)
 
     def current_type(self, doc_id: str | None):
         """Preselect the chosen document's current type, so "更正文种" starts from what is indexed; a
         pending deletion question is withdrawn when the selection changes."""
         hide = gr.update(visible=False)
         if not doc_id:
-            return gr.update(value=None), hide
-        docs = {d["doc_id"]: d for d in ingest.list_documents(self.live.get())}
-        return gr.update(value=docs.get(doc_id, {}).get("doc_type") or None), hide
+            return gr.update(value=None), hide, ""
+        settings = self.live.get()
+        docs = {d["doc_id"]: d for d in ingest.list_documents(settings)}
+        doc = docs.get(doc_id, {})
+        try:
+            view = document_html(doc, ingest.document_sections(settings, doc_id), self.labels)
+        except UserError as exc:
+            view = f"<p>⚠ {exc}</p>"
+        return gr.update(value=doc.get("doc_type") or None), hide, view
+
+    def search(self, query: str, doc_type: str, role: str) -> str:
+        query = (query or "").strip()
+        if not query:
+            return "<p class='gw-note'>请输入要查找的文字。</p>"
+        try:
+            passages = Retriever.open(self.live.get()).search(
+                query, doc_type=doc_type or None, role=role or None, k=10
+            )
+        except UserError as exc:
+            return f"<p>⚠ {exc if 'ingest' not in str(exc) else '范文库还是空的：请先在下方上传范文。'}</p>"
+        return hits_html(query, passages, self.labels)
 
     def _result(self, message: str) -> tuple:
         table, doc = self.refresh_view()
@@ -129,7 +196,6 @@ class CorpusTab:
 
     def add_files(self, paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 - how Gradio injects a progress bar
         if not paths:
-            gr.Warning("请先选择要上传的文件。", title="没有文件")
             return "⚠ 请先选择要上传的文件。", gr.update(), gr.update(), gr.update()
         settings = self.live.get()
         folder = Path(settings.corpus_dir)
@@ -157,19 +223,17 @@ class CorpusTab:
                     created.append(dest)
                     shutil.copyfile(path, dest)
                 added.append(dest)
-            report = ingest.ingest(added, settings, progress=_progress_callback(progress)) if added else None
+            report = ingest_uploads(added, settings, _progress_callback(progress)) if added else None
         except (UserError, OSError) as exc:
             for dest in created:
                 dest.unlink(missing_ok=True)
             message = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
-            gr.Warning(message, title="入库失败")
             return self._result(f"⚠ 入库失败，上传的文件未保留，范文库未改动：{message}")
         if report is not None:
             names = "、".join(p.name for p in added)
             lines.append(f"✔ 已入库：{names}。{_report_text(report)}")
             lines.extend(f"⚠ {error}" for error in report.errors)
         for problem in problems:
-            gr.Warning(problem, title="文件未入库")
             lines.append(f"⚠ 未入库（范文库未改动）：{problem}")
         return self._result("\n\n".join(lines))
 
@@ -184,19 +248,16 @@ class CorpusTab:
             )
         except (UserError, OSError) as exc:
             message = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
-            gr.Warning(message, title="索引失败")
             return self._result(f"⚠ {message}")
         return self._result(f"✔ 索引已更新。{_report_text(report)}")
 
     def set_type(self, doc_id: str | None, doc_type: str | None):
         if not doc_id or not doc_type:
             missing = "、".join(n for n, v in (("文档", doc_id), ("文种", doc_type)) if not v)
-            gr.Warning(f"请先选择{missing}。", title="缺少选择")
             return f"⚠ 请先选择{missing}。", gr.update(), gr.update(), gr.update()
         try:
             ingest.set_document_type(self.live.get(), doc_id, doc_type)
         except UserError as exc:
-            gr.Warning(str(exc), title="更正失败")
             return self._result(f"⚠ {exc}")
         return self._result(f"✔ 已将文种更正为{self.labels.get(doc_type, doc_type)}，并已重新入库。")
 
@@ -214,7 +275,6 @@ class CorpusTab:
         """First click: say what will happen and show 确认删除 / 取消."""
         selected = self._selected(doc_id) if doc_id else None
         if selected is None:
-            gr.Warning("请先选择要删除的文档。", title="缺少选择")
             return "⚠ 请先选择要删除的文档。", gr.update(visible=False), gr.update()
         path, in_corpus = selected
         where = (
@@ -229,19 +289,23 @@ class CorpusTab:
         hide = gr.update(visible=False)
         selected = self._selected(doc_id) if doc_id else None
         if selected is None:
-            gr.Warning("请先选择要删除的文档。", title="缺少选择")
             return "⚠ 请先选择要删除的文档。", gr.update(), gr.update(), gr.update(), hide
         path, in_corpus = selected
         try:
             moved = ingest.delete_document(self.live.get(), doc_id, remove_file=in_corpus)
         except UserError as exc:
-            gr.Warning(str(exc), title="删除失败")
             return (*self._result(f"⚠ {exc}"), hide)
         if moved:
             where = f"，原文件已移到 {moved.parent.name}/{moved.name}（可移回范文文件夹恢复）"
         else:
             where = "（原文件已不存在）" if in_corpus else "（文件不在范文文件夹中，未移动）"
         return (*self._result(f"✔ 已删除“{Path(path).name}”{where}，起草时不再引用。"), hide)
+
+
+def ingest_uploads(paths: list[Path], settings, progress) -> Any:
+    """The one place web uploads are indexed: each file is read and parsed in a worker process with a time
+    and memory limit (``isolate``), so a hostile upload fails alone and the server stays up."""
+    return ingest.ingest(paths, settings, progress=progress, isolate=True)
 
 
 def _progress_callback(progress: gr.Progress):

@@ -1,11 +1,6 @@
-"""Presentation helpers for the web UI that need no Gradio: form parsing, the editable outline text,
-source labels, the checklist table, upload names, and the app-wide live settings.
-
-Kept apart from ``ui.py`` so they can be unit-tested without starting a server, and so ``ui*.py`` modules
-hold only wiring. The trade-off: the outline is edited as plain text (one ``## heading [标记]`` line per
-section, the tag naming its role in Chinese, ``- point`` lines under it) rather than in a grid; plain text is quicker to edit and to drive from
-a browser test, at the cost of a tag the writer must leave in place.
-"""
+"""Presentation helpers for the web UI that need no Gradio: form parsing, labels for the generator and the
+checklist, upload names, and the app-wide live settings. Kept apart so they are unit-tested without a
+server, and so the tab modules hold only wiring."""
 
 from __future__ import annotations
 
@@ -17,11 +12,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import InputError
+from ..index.loaders import SUPPORTED_SUFFIXES
 from ..records import (
     Draft,
     DraftRequest,
-    Outline,
-    OutlineItem,
 )
 from ..request_fields import (  # noqa: F401  (re-exported: the form's limits are drafting's)
     MAX_LINE_FIELD_CHARS,
@@ -32,23 +26,9 @@ from ..request_fields import (  # noqa: F401  (re-exported: the form's limits ar
 )
 from ..settings import Settings
 
-UPLOAD_SUFFIXES = (".txt", ".md", ".docx")
-MATERIAL_SUFFIXES = (".txt", ".md", ".docx")
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES  # what the loaders read decides what may be uploaded
+MATERIAL_SUFFIXES = SUPPORTED_SUFFIXES
 
-ROLE_LABELS = {
-    "opening": "开头",
-    "background": "基本情况",
-    "achievements": "成效做法",
-    "problems": "问题",
-    "causes": "原因",
-    "measures": "措施打算",
-    "requirements": "要求意见",
-    "closing": "结尾",
-    "other": "其他",
-}
-
-_TAG = re.compile(r"\s*[\[［]\s*([^\[\]［］]{1,20}?)\s*[\]］]\s*$")
-_KEY = re.compile(r"[A-Za-z][\w-]*")
 _BULLET = re.compile(r"^\s*(?:[-*·•]|\d+[.、]|[（(]\d+[)）])\s*")
 
 
@@ -100,7 +80,7 @@ def build_request(
     occasion: str = "",
     points: str = "",
     materials: list[str] | None = None,
-    length: float | int | None = None,
+    length: float | int | str | None = None,
 ) -> DraftRequest:
     missing = missing_fields(doc_type, topic)
     if missing:
@@ -111,9 +91,7 @@ def build_request(
     unit = check_field("单位", unit, MAX_LINE_FIELD_CHARS)
     occasion = check_field("场合", occasion, MAX_LINE_FIELD_CHARS)
     points = check_field("要点", points, MAX_POINTS_CHARS)
-    target = int(length) if length else None
-    if target is not None and target <= 0:
-        raise InputError("目标字数应为正整数，或留空使用该文种的常规篇幅。")
+    target = _count(length)
     return DraftRequest(
         doc_type=doc_type.strip(),
         topic=topic,
@@ -125,6 +103,20 @@ def build_request(
     )
 
 
+def _count(length: Any) -> int | None:
+    """The target length from the form: empty is None, else a positive whole number."""
+    text = str(length if length is not None else "").strip()
+    if not text:
+        return None
+    try:
+        target = int(float(text))
+    except ValueError:
+        target = -1
+    if target < 0:
+        raise InputError("目标字数应为正整数，或留空使用该文种的常规篇幅。")
+    return target or None
+
+
 def request_form_values(request: dict[str, Any] | None) -> dict[str, Any]:
     """The form fields for a saved request dict (as kept in the browser)."""
     request = request or {}
@@ -134,144 +126,13 @@ def request_form_values(request: dict[str, Any] | None) -> dict[str, Any]:
         "unit": request.get("unit") or "",
         "occasion": request.get("occasion") or "",
         "points": "\n".join(request.get("points") or []),
-        "length": request.get("length"),
+        "length": str(request.get("length") or ""),
     }
 
 
-# ---- the editable outline ----------------------------------------------------------------------------
-
-
-def _tags(outline: Outline) -> dict[str, str]:
-    """The tag shown after each section's heading, by section key: the Chinese label of its role (``[问题]``)
-    where that label names one key of the outline only, else the key itself."""
-    roles: dict[str, str] = {}
-    for item in outline.items:
-        roles.setdefault(item.key, item.role)
-    keys_by_label: dict[str, list[str]] = {}
-    for key, role in roles.items():
-        keys_by_label.setdefault(ROLE_LABELS.get(role, key), []).append(key)
-    return {key: label if len(keys) == 1 else key for label, keys in keys_by_label.items() for key in keys}
-
-
-def outline_to_text(outline: Outline) -> str:
-    tags = _tags(outline)
-    lines = [f"# {outline.title}"]
-    for item in outline.items:
-        lines.append(f"## {item.heading} [{tags[item.key]}]")
-        lines.extend(f"- {point}" for point in item.points)
-    return "\n".join(lines)
-
-
-def text_to_outline(text: str, original: Outline) -> Outline:
-    """Parse the writer's edited outline text back into an ``Outline`` based on ``original``.
-
-    Each ``## heading [标记]`` line starts a section; the tag (the role's Chinese label, or the schema key,
-    which older texts show) ties it to the type's schema section (its role and numbering come from the
-    original outline). A heading without a tag is matched to the original by its text; a bracketed ending
-    that is no tag (``［试行］``) stays part of the heading. Sections the writer deleted are left out; new
-    sections need a tag of the original outline.
-    """
-    by_key: dict[str, OutlineItem] = {}
-    by_heading: dict[str, OutlineItem] = {}
-    for item in original.items:
-        by_key.setdefault(item.key, item)
-        by_heading.setdefault(item.heading, item)
-    by_tag = {tag: by_key[key] for key, tag in _tags(original).items()}
-    title = original.title
-    items: list[OutlineItem] = []
-    for number, raw in enumerate((text or "").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("## ") or line == "##":
-            heading = line[2:].strip()
-            tag = _TAG.search(heading)
-            name = tag.group(1).strip() if tag else ""
-            if tag and not (name in by_tag or name in by_key or _KEY.fullmatch(name)):
-                tag = None  # a bracketed ending of the heading itself, not a tag
-            if tag:
-                heading = heading[: tag.start()].strip()
-                base = by_tag.get(name) or by_key.get(name)
-                if base is None:
-                    valid = "、".join(f"[{t}]" for t in dict.fromkeys(by_tag))
-                    raise InputError(f"提纲第 {number} 行的章节标记 [{name}] 无效，可用的标记：{valid}。")
-            else:
-                base = by_heading.get(heading)
-                if base is None:
-                    raise InputError(
-                        f"提纲第 {number} 行“{heading}”缺少章节标记（如 [{original.items[0].key}]），"
-                        "请保留每个“## ”标题行末尾的 [标记]。"
-                    )
-            if not heading:
-                raise InputError(f"提纲第 {number} 行的章节标题为空，请填写标题或删除该行。")
-            items.append(replace(base, heading=heading, points=[]))
-        elif line.startswith("# "):
-            title = line[2:].strip() or title
-        else:
-            if not items:
-                raise InputError(f"提纲第 {number} 行“{line}”不在任何章节下，请放到某个“## ”标题行之后。")
-            point = _BULLET.sub("", line).strip()
-            if point:
-                items[-1].points.append(point)
-    if not items:
-        raise InputError("提纲中没有章节。请至少保留一个“## 标题 [标记]”行，或重新生成提纲。")
-    return Outline(doc_type=original.doc_type, title=title, items=items)
-
-
-def outline_from_dict(data: dict[str, Any]) -> Outline:
-    return Outline.from_dict(data)
-
-
-# ---- drafts ------------------------------------------------------------------------------------------
-
-
-def draft_from_dict(data: dict[str, Any]) -> Draft:
-    """Rebuild a ``Draft`` from ``Draft.to_dict()`` output (as stored in the browser)."""
-    return Draft.from_dict(data)
-
-
-def used_chunk_ids(draft: Draft) -> set[str]:
-    """Chunks the draft's text actually drew on (by section source ids and paragraph source marks)."""
-    used: set[str] = set()
-    by_number = {s.number: s.chunk_id for s in draft.sources}
-    for section in draft.sections:
-        used.update(section.source_ids)
-        for paragraph in section.paragraphs:
-            used.update(by_number[n] for n in paragraph.sources if n in by_number)
-    return used
-
-
-def source_choices(
-    draft: Draft, retrieved: dict[str, list[dict[str, Any]]] | list[dict[str, Any]] | None = None
-) -> list[tuple[str, str]]:
-    """(label, chunk_id) per source for a clickable list: the draft's numbered sources first, the cited
-    ones marked ✔, then every other passage retrieved for the draft (``retrieved``: per section key, or a
-    flat list, of ``Passage.to_dict()``-like dicts) marked ○ 未引用; one entry per chunk."""
-    used = used_chunk_ids(draft)
-    out = []
-    seen: set[str] = set()
-    for source in draft.sources:
-        mark = "✔ 已引用" if source.chunk_id in used else "○ 未引用"
-        role = ROLE_LABELS.get(source.role, source.role)
-        path = source.heading_path or "（正文）"
-        out.append((f"[{source.number}] {mark}｜{source.title}｜{path}｜{role}", source.chunk_id))
-        seen.add(source.chunk_id)
-    groups = list(retrieved.values()) if isinstance(retrieved, dict) else [retrieved or []]
-    for passages in groups:
-        for passage in passages or []:
-            chunk_id = str(passage.get("chunk_id") or "")
-            if not chunk_id or chunk_id in seen:
-                continue
-            seen.add(chunk_id)
-            mark = "✔ 已引用" if chunk_id in used else "○ 未引用"
-            role = ROLE_LABELS.get(str(passage.get("role") or ""), str(passage.get("role") or ""))
-            path = passage.get("heading_path") or "（正文）"
-            out.append((f"{mark}｜{passage.get('title') or ''}｜{path}｜{role}", chunk_id))
-    return out
-
-
 def generator_label(draft: Draft) -> str:
-    """Which generator made the draft (``Draft.generator``), in words, with prompt versions in small type."""
+    """Which generator made the draft (``Draft.generator``) and the last change, in words (no schema keys,
+    no template versions: the draft records those for the evals, the writer needs none of them)."""
     gen = draft.generator or {}
     backend = str(gen.get("backend", "") or "composer")
     if backend == "composer":
@@ -279,37 +140,19 @@ def generator_label(draft: Draft) -> str:
     else:
         model = gen.get("model") or ""
         text = f"大模型 {model}（{gen.get('base_url') or backend}）"
-        if gen.get("fallback_from"):
-            text += f"；自“{gen['fallback_from']}”部分起改用离线组稿"
-    if gen.get("regenerated"):
-        text += f"；最近重写：{gen['regenerated']}"
-    prompts = gen.get("prompts") or []
-    names = [f"{p.get('name')} v{p.get('version')}" for p in prompts if isinstance(p, dict) and p.get("name")]
-    extra = f"  \n<small>模板：{'、'.join(names[:6])}</small>" if names else ""
-    return f"**起草方式**：{text}{extra}"
+        if gen.get("fallback_from") or gen.get("fallback_sections"):
+            count = len(gen.get("fallback_sections") or []) or 1
+            text += f"；其中 {count} 个部分因大模型出错改用离线组稿"
+    revised = gen.get("revised")
+    if isinstance(revised, dict) and revised.get("part"):
+        text += f"；最近修改：{revised.get('action', '')}“{revised['part']}”"
+    return f"**起草方式**：{text}"
 
 
 def warnings_markdown(warnings: list[str]) -> str:
     if not warnings:
         return ""
     return "**注意**\n\n" + "\n".join(f"- {w}" for w in warnings)
-
-
-def context_markdown(context: dict[str, Any]) -> str:
-    """The passage in its document: title, heading path, then the text around it with the passage in bold."""
-    title = context.get("title") or context.get("doc_title") or ""
-    path = context.get("heading_path") or ""
-    before = str(context.get("before") or "").strip()
-    text = str(context.get("text") or context.get("passage") or "").strip()
-    after = str(context.get("after") or "").strip()
-    parts = [f"**{title}**" + (f"  \n{path}" if path else "")]
-    if before:
-        parts.append(before)
-    if text:
-        parts.append("\n\n".join(f"**{p}**" for p in text.splitlines() if p.strip()))
-    if after:
-        parts.append(after)
-    return "\n\n".join(parts)
 
 
 def safe_filename(title: str, suffix: str, fallback: str = "公文草稿") -> str:
