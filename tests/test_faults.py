@@ -42,7 +42,9 @@ REQUEST = DraftRequest(
 def hs(_hash_index: Path, tmp_path: Path) -> Settings:
     index = tmp_path / "index"
     shutil.copytree(_hash_index, index)
-    return Settings(index_dir=index, embedder="hashing", corpus_dir=tmp_path / "corpus")
+    return Settings(
+        index_dir=index, embedder="hashing", corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"
+    )
 
 
 # ---- the LLM endpoint ----------------------------------------------------------------------------------
