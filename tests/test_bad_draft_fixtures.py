@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.evals import runs
+from assistant.evals.cases import read_draft_file
 from assistant.records import Draft
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def test_every_fixture_has_its_draft_and_a_case_and_every_draft_is_annotated() -
 
 @pytest.mark.parametrize("case_id", sorted(FIXTURES))
 def test_fixture_is_a_draft_of_its_case(case_id: str) -> None:
-    draft, is_markdown = runs.read_draft_file(BAD / f"{case_id}.json")
+    draft, is_markdown = read_draft_file(BAD / f"{case_id}.json")
     assert isinstance(draft, Draft) and not is_markdown
     assert draft.text == _draft_text(case_id)
     case = _case(case_id)

@@ -83,9 +83,31 @@ def role_of(sentence: str, path: Path | None = None) -> str:
     return "achievement" if re.search(r"\d", sentence) else "background"
 
 
-def point_of(sentence: str, points: list[str], stats: words.WordStats | None = None) -> str:
-    """The key point ``sentence`` is about: the one sharing the most distinctive words with it; "" when
-    it shares none with any."""
+# the kind of key point (``draft.outline.point_role``) a fact of each role is about
+POINT_KINDS = {
+    "achievement": ("",),
+    "background": ("",),
+    "problem": ("problems",),
+    "cause": ("causes", "problems"),
+    "plan": ("measures",),
+}
+
+
+def point_of(
+    sentence: str,
+    points: list[str],
+    stats: words.WordStats | None = None,
+    role: str = "",
+    kinds: dict[str, str] | None = None,
+    embedder: object | None = None,
+) -> str:
+    """The key point ``sentence`` is about: among the points of its role's kind (``kinds``: point -> "",
+    "problems", "causes", "measures"; all points when none is of that kind), the one sharing the most
+    distinctive words with it; without a shared word, the one nearest in meaning when an ``embedder`` is
+    given, else "". On the eval cases' labels: words alone 40 %, kind + words + meaning 68 %."""
+    if kinds is not None and role in POINT_KINDS:
+        fitting = [p for p in points if kinds.get(p, "") in POINT_KINDS[role]]
+        points = fitting or points
     best, best_score = "", 0.0
     for point in points:
         own = words.distinctive(point, stats, at_least=1)
@@ -95,14 +117,26 @@ def point_of(sentence: str, points: list[str], stats: words.WordStats | None = N
         score = sum(len(w) for w in hits) / max(1, sum(len(w) for w in own))
         if score > best_score:
             best, best_score = point, score
-    return best
+    if best or embedder is None or not points:
+        return best
+    import numpy as np
+
+    fact = np.asarray(embedder.embed_passages([sentence])[0])  # type: ignore[attr-defined]
+    sims = [float(fact @ np.asarray(embedder.embed_query(p))) for p in points]  # type: ignore[attr-defined]
+    return points[int(np.argmax(sims))]
 
 
 def read_facts(
-    materials: list[str], points: list[str], stats: words.WordStats | None = None, path: Path | None = None
+    materials: list[str],
+    points: list[str],
+    stats: words.WordStats | None = None,
+    path: Path | None = None,
+    kinds: dict[str, str] | None = None,
+    embedder: object | None = None,
 ) -> list[Fact]:
     """The materials as numbered facts with their role and point (unplaced: ``section`` is "")."""
-    return [
-        Fact(i, text, role_of(text, path), point_of(text, points, stats))
-        for i, text in enumerate(split(materials), 1)
-    ]
+    out = []
+    for i, text in enumerate(split(materials), 1):
+        role = role_of(text, path)
+        out.append(Fact(i, text, role, point_of(text, points, stats, role, kinds, embedder)))
+    return out

@@ -237,6 +237,8 @@ def _sector_key(doc_id: str, title: str, terms: dict[str, Any]) -> set[str]:
 def _general_compound(word: str) -> bool:
     """A word made of common words (负责同志 = 负责 + 同志) says nothing of a sector."""
     parts = [p for p in words._jieba().lcut(word, HMM=False) if p.strip()]
+    if len(parts) == 1 and len(word) == 4:  # a dictionary word of two common halves (负责同志)
+        parts = [word[:2], word[2:]]
     return len(parts) >= 2 and all(len(p) >= 2 and (general_frequency(p) or 0) >= 1000 for p in parts)
 
 
@@ -256,9 +258,14 @@ def _is_sector_word(word: str, count: int, stats: words.WordStats) -> bool:
 
     tags = posseg.lcut(word)
     flag = tags[0].flag if len(tags) == 1 else "x"
+    if _general_compound(word) or (
+        len(word) == 3 and word[-1] in "感性化式型度力" and (general_frequency(word[:2]) or 0) >= 1000
+    ):
+        return False  # 负责同志, 使命感: made of general words
     return freq < SECTOR_MAX_FREQUENCY and (flag in _NOUNISH or freq < 40 and flag == "v")
 
 
+_UNIT_SUFFIX_RE = re.compile(r"(?:机关|机关党委|机关党支部|党支部|党委|党组|党总支)$")
 _GENERIC_ORG = ("单位", "基层", "各", "所有", "全", "系统", "部门", "上级", "有关")
 
 
@@ -346,8 +353,10 @@ class Lexicon:
             for why, terms in kinds:
                 for term in terms:
                     if term in sentence and term not in allowed and term not in found:
-                        if why == "单位名称" and (term in SUPERIORS or len(term) < 3):
-                            continue
+                        if why == "单位名称" and (
+                            term in SUPERIORS or len(term) < 3 or _UNIT_SUFFIX_RE.sub("", term) in allowed
+                        ):
+                            continue  # the writer's own unit with 机关/党委 after it is still theirs
                         found[term] = Foreign(term, doc_id, own.title, why)
         # a longer term covers the shorter ones inside it
         terms = sorted(found, key=len, reverse=True)

@@ -46,13 +46,18 @@ class Relevance:
     @property
     def on_topic(self) -> bool:
         """Either signal: the evals' reading (see the module docstring). Meaning alone does not save a
-        sentence that names another sector's probe and nothing of its own point."""
+        sentence that names another sector's probe and nothing of its own point; one shared word does not
+        save one that carries as many of a rival's words and is nearer the rival."""
+        if self.rival_words and not self.close and len(set(self.rival_words)) >= len(set(self.shared)):
+            return False  # 支部集体学习 under 村集体增收: as much of another sector as of the point, and nearer it
         return bool(self.shared) or (self.close and not self.rival_words)
 
     @property
     def elsewhere(self) -> bool:
         """Evidence that the sentence is about something else: none of the words, and nearer another
         sector's probe than the point (needs an embedder; without one nothing is evidently elsewhere)."""
+        if self.similarity is not None and not self.close and self.rival_words:
+            return len(set(self.rival_words)) >= len(set(self.shared))
         return not self.shared and (bool(self.rival_words) or self.similarity is not None and not self.close)
 
     @property
@@ -120,19 +125,34 @@ class Judge:
         topic: str = "",
         extra: tuple[str, ...] = (),
         point_only: bool = False,
+        siblings: str = "",
     ) -> list[Relevance]:
         """Each sentence's relevance to ``point`` + ``topic`` (see the module docstring); with
-        ``point_only`` the word signal is the point's words (and ``extra``) alone."""
+        ``point_only`` the word signal is the point's words (and ``extra``) alone, plus the topic's and the
+        request's other points (``siblings``) unless the writer's corpus is full of them (党建 in a 党建
+        corpus): 隐患点巡查 under 监测预警 is this document's business, 三会一课 under 村集体增收 is not."""
         keys = self.keywords(point, "" if point_only else topic) + [w for w in extra if w]
-        if point_only:  # the topic's own words count under a point unless the writer's corpus is full of them
-            keys += [w for w in self.keywords(topic) if not (self.stats.own and self.stats.own.share(w) > 0.1)]
+        if point_only:
+            keys += [
+                w
+                for w in self.keywords(topic, siblings)
+                if not (self.stats.own and self.stats.own.share(w) > 0.1)
+            ]
         shared = [tuple(self._evidence(keys, s, strict=point_only)) for s in sentences]
         # a probe on the request's own point or topic is no rival (防汛 under a 防汛 speech's 值守 point)
         related = self.keywords(point, topic)
+        own_words = set(related) | set(self.keywords(siblings))
+        # only specific words make a probe the request's own (建设 in 农田建设 does not make 支部建设 ours)
+        specific = [w for w in related if self.stats.share(w) < SPECIFIC_SHARE]
         rivals = [
-            p for p in self.probes if not words.shared(related, p) and not words.shared(words.words(p), topic)
+            p
+            for p in self.probes
+            if not words.shared(specific, p)
+            and not [w for w in words.shared(words.words(p), topic) if self.stats.share(w) < SPECIFIC_SHARE]
         ]
-        rival_keys = sorted({w for p in rivals for w in words.distinctive(p, self.stats) if w not in related})
+        rival_keys = sorted(
+            {w for p in rivals for w in words.distinctive(p, self.stats) if w not in own_words}
+        )
         found_rival = [tuple(words.shared(rival_keys, s)) for s in sentences]
         if not sentences or self.embedder is None:
             return [

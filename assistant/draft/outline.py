@@ -132,6 +132,18 @@ def pair_problems(items: list[OutlineItem]) -> None:
             problems.pairs[point] = best
 
 
+def _embedder(settings: Settings) -> object | None:
+    """The index's embedder, to tell which key point a fact is about when no word says it (None when it
+    cannot be loaded: words alone then)."""
+    from ..errors import UserError
+    from ..index.embedding import get_embedder
+
+    try:
+        return get_embedder(settings)
+    except (UserError, OSError, ImportError):
+        return None
+
+
 def make_outline(request: DraftRequest, settings: Settings) -> Outline:
     """The outline for ``request``: skeleton chosen, points routed, facts placed (see the module doc)."""
     base = check_request(request, settings)
@@ -156,7 +168,17 @@ def make_outline(request: DraftRequest, settings: Settings) -> Outline:
         for spec in doctype.sections
     ]
     all_points = [p for i in items for p in i.points]
-    facts = facts_mod.read_facts(request.materials, all_points, path=settings.prompts_dir / "fact_roles.yaml")
+    kinds = {}
+    for raw in request.points:
+        text = clean_point(raw)
+        kinds[_LABEL.sub("", text).strip() or text] = point_role(text)
+    facts = facts_mod.read_facts(
+        request.materials,
+        all_points,
+        path=settings.prompts_dir / "fact_roles.yaml",
+        kinds=kinds,
+        embedder=_embedder(settings),
+    )
     facts = place_facts(doctype, items, facts)
     pair_problems(items)
     outline = Outline(

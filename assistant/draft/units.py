@@ -16,7 +16,10 @@ from ..content.injection import drop_instructions
 from ..records import Passage
 
 SENTENCE_END = "。！？；!?;"
-_SENT_RE = re.compile(rf"[^{SENTENCE_END}]*[{SENTENCE_END}]+[”’」』）)]*|[^{SENTENCE_END}]+$")
+# a 【待补：…；…】 mark is never split: its inside is one unit of the sentence
+_SENT_RE = re.compile(
+    rf"(?>【[^】\n]*】|[^{SENTENCE_END}])*[{SENTENCE_END}]+[”’」』）)]*|(?>【[^】\n]*】|[^{SENTENCE_END}])+$"
+)
 _HEADING_RE = re.compile(
     r"^\s*(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十]+[）)][、．.]?|\d+[.．、](?!\d)|[（(]\d+[）)])\s*"
 )

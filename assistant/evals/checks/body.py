@@ -22,7 +22,11 @@ _CONNECTIVES = (
     r"^(?:下面|现将|根据|按照|为了?|总之|以上|汇报完毕|同志们|谢谢|特此)",
     r"(?:以下几|如下|主要表现在|具体表现为|主要有.{0,4}方面|讲.{0,3}(?:点|个方面)(?:意见|要求|希望))[：:。]?$",
     r"^(?:在看到成绩的同时|当然|回顾|分析上述问题|针对上述问题|下一步)",
+    r"^(?:工作中)?(?:也)?(?:还)?存在(?:一些|以下)?(?:困难|问题|短板)(?:和不足)?[。：:]?$",
 )
+
+
+GAP_REST_CHARS = 14  # a sentence with a 【待补】 and this much other text is judged on that text
 
 
 @dataclass
@@ -82,15 +86,24 @@ def read_body(
     facts_only_roles = {spec.role for spec in doctype.sections if spec.facts_only} if request else set()
     facts_only_roles -= {spec.role for spec in doctype.sections if not spec.facts_only}
 
-    def visit(section, top, point: str) -> None:
+    def visit(section, top, point: str, parent: str = "") -> None:
         title = section.title or section.heading
         if section.kind in ("heading", "item", "topic") and title:
             body.headings.append(title)
             own = next((p for p in points if _matches(p, title)), "")
+            if not own and section is not top and section.kind == "heading" and len(chars(title)) >= 6:
+                # a sub-heading the writer did not give is the draft's own claim: judged like a sentence
+                body.sentences.append(
+                    BodySentence(section.heading or title, top.role, top.title or top.heading, parent, point)
+                )
             point = own or point
         sentences = split_sentences(section.body)
         if section.kind == "item" and title and not any(chars(title) in chars(x) for x in sentences[:1]):
-            sentences = [title + "。", *sentences]  # an item's lead is content (一是{fact}。)
+            # an item's lead is content (一是{fact}。); a lead cut at its first comma is joined back
+            if sentences and f"{section.heading}，{sentences[0][:6]}" in text:
+                sentences = [f"{title}，{sentences[0]}", *sentences[1:]]
+            else:
+                sentences = [title + "。", *sentences]
         is_point = any(_matches(p, title) for p in points)
         if (
             sentences
@@ -110,15 +123,15 @@ def read_body(
                 point,
                 facts_only=top.role in facts_only_roles,
             )
-            if GAP_RE.search(sentence):
-                item.exempt = "gap"
+            if GAP_RE.search(sentence) and len(chars(GAP_RE.sub("", sentence))) < GAP_REST_CHARS:
+                item.exempt = "gap"  # a marked gap; a sentence that only holds one among its claims is judged
             elif (fid := fact_of(sentence, facts)) is not None:
                 item.exempt, item.fact = "fact", fid
-            elif any(p.search(sentence) for p in patterns):
+            elif any(p.search(GAP_RE.sub("", sentence).strip()) for p in patterns):
                 item.exempt = "formula"
             body.sentences.append(item)
         for child in section.children:
-            visit(child, top, point)
+            visit(child, top, point, title)
 
     for section in parsed.sections:
         if section.kind == "salutation":

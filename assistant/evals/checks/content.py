@@ -46,11 +46,14 @@ def check_topicality(
     off_by_point: dict[str, list[str]] = {}
     failed_points: list[str] = []
     on_count = 0
-    for point, sentences in body.by_point().items():
+    by_point = body.by_point()
+    for point, sentences in by_point.items():
         mine = [s.text for s in sentences if not s.exempt]
         if not mine:
             continue
-        verdicts = judge.judge(mine, point, topic, tuple((must_use or {}).get(point, ())), point_only=True)
+        siblings = " ".join(p for p in by_point if p != point)
+        extra = tuple((must_use or {}).get(point, ()))
+        verdicts = judge.judge(mine, point, topic, extra, point_only=True, siblings=siblings)
         off = [v.sentence for v in verdicts if not v.on_topic]
         on_count += len(mine) - len(off)
         if off:
@@ -150,28 +153,55 @@ def check_facts(body: Body, request: DraftRequest | None, labels: list[dict] | N
     if request is None or not request.materials:
         return _result("facts", None, None, "没有材料，不检查事实使用")
     facts = facts_mod.read_facts(request.materials, list(request.points))
-    by_text = {re.sub(r"\s", "", x.get("text", "")): x.get("role", "") for x in labels or []}
+    by_text = {re.sub(r"\s", "", x.get("text", "")): x for x in labels or []}
     for fact in facts:
-        fact.role = by_text.get(re.sub(r"\s", "", fact.text)) or fact.role
+        label = by_text.get(re.sub(r"\s", "", fact.text)) or {}
+        fact.role = label.get("role") or fact.role
+        if label:
+            fact.point = label.get("point") or ""
     if not facts:
         return _result("facts", None, None, "材料中没有可用的事实句")
     roles_present = {s.section_role for s in body.sentences}
-    placed: dict[int, str] = {}
+    point_roles: dict[str, set[str]] = {}
+    for s in body.sentences:
+        if s.point:
+            point_roles.setdefault(s.point, set()).add(s.section_role)
+    placed: dict[int, tuple[str, str]] = {}
     for s in body.sentences:
         if s.fact is not None and s.fact not in placed:
-            placed[s.fact] = s.section_role
+            placed[s.fact] = (s.section_role, s.point)
+
     used, right, missing, misplaced = 0, 0, [], []
     for fact in facts:
-        role = placed.get(fact.id)
-        if role is None:
+        where = placed.get(fact.id)
+        if where is None:
             missing.append(fact.text)
             continue
         used += 1
+        role, point = where
+        allowed_roles = facts_mod.SECTION_ROLES.get(fact.role, ())
         wanted = [r for r in facts_mod.SECTION_ROLES.get(fact.role, ()) if r in roles_present]
-        if not wanted or role in wanted:
+        if (
+            fact.point
+            and point == fact.point
+            and (role in wanted or fact.role in ("achievement", "background"))
+        ):
+            # what was done, under its own point, grounds that point's requirements (排查隐患136处 under a
+            # speech's 隐患排查整治); a plan or a problem under a 履职 point is still in the wrong part
             right += 1
-        else:
+        elif wanted and role not in wanted:
             misplaced.append({"fact": fact.text, "role": fact.role, "in": role, "want": wanted[0]})
+        elif (
+            fact.point
+            and point != fact.point
+            and fact.point in point_roles
+            and (not wanted or point_roles[fact.point] & set(allowed_roles))
+        ):
+            # the draft writes the fact's point in a part the fact may go in (or has no part of the fact's
+            # kind at all): the fact belongs under its point
+            misplaced.append({"fact": fact.text, "role": fact.role, "in": point or role, "point": fact.point})
+        else:
+            right += 1
     value = right / len(facts)
     passed = value >= FACTS_USED
     reason = f"材料事实 {len(facts)} 条：用到 {used} 条，放在对应部分 {right} 条（{value:.0%}）"
@@ -179,7 +209,12 @@ def check_facts(body: Body, request: DraftRequest | None, labels: list[dict] | N
         reason += "；未用：" + _shown(missing, 2)
     if misplaced:
         m = misplaced[0]
-        reason += f"；放错：“{m['fact'][:24]}…”应放在{facts_mod.ROLE_LABELS.get(m['role'], m['role'])}部分"
+        where = (
+            f"“{m['point']}”之下"
+            if m.get("point")
+            else f"{facts_mod.ROLE_LABELS.get(m['role'], m['role'])}部分"
+        )
+        reason += f"；放错：“{m['fact'][:24]}…”应放在{where}"
     return _result(
         "facts",
         value,
