@@ -120,7 +120,8 @@ def test_llm_fault_falls_back_to_the_composer_with_a_notice(reply: Any, notice: 
     assert draft.request == REQUEST  # the writer's request is kept with the draft
     for heading in ("履职情况", "存在的问题", "下一步工作打算"):
         assert heading in draft.text
-    assert draft.subtitle == "【待补：述职人职务、姓名】"  # a duty report is signed by a person, not a unit
+    # a duty report is signed by a person: the writer's unit, then a gap for the post and the name
+    assert draft.subtitle == f"{REQUEST.unit}　【待补：述职人职务、姓名】"
 
 
 def test_llm_fault_reaches_the_page_and_the_request_is_kept_in_the_history(hs: Settings) -> None:

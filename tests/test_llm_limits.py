@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hostile_servers import HostileOpenAI, SilentServer
 
-from assistant.draft.llm_writer import section_max_tokens
+from assistant.draft.llm_writer import max_tokens_for
 from assistant.draft.pipeline import write_draft
 from assistant.errors import BackendError
 from assistant.index.retrieval import Retriever
@@ -131,8 +131,8 @@ def test_default_limits_suit_a_real_model() -> None:
     limits = limits_for(Settings())
     assert limits.first == 60 and limits.idle == 30 and limits.max_chars == 60_000
     assert limits.max_tokens == DEFAULT_MAX_TOKENS and limits.total == 60 + DEFAULT_MAX_TOKENS / 5
-    section = limits_for(Settings(), section_max_tokens(600))
-    assert section.max_tokens == 1456 and section.total == pytest.approx(60 + 1456 / 5)
+    section = limits_for(Settings(), max_tokens_for(600))  # 600 characters and a reasoning block
+    assert section.max_tokens == 1984 and section.total == pytest.approx(60 + 1984 / 5)
     assert limits_for(Settings(llm_deadline=90), 100).total == 90  # an explicit deadline wins
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from ..content import facts as facts_mod
 from ..content import words
 from ..doctypes import DocType, get_doctype
-from ..errors import BackendError
+from ..errors import BackendError, BackendStalledError
 from ..prompts import get_prompt, render
 from ..records import DraftRequest, Fact, Outline, OutlineItem
 from ..settings import Settings
@@ -282,7 +282,10 @@ def propose(request: DraftRequest, settings: Settings, base: Outline, emit: Even
             )
         except BackendError as exc:
             if attempt == 2 or "中途断开" not in str(exc):
-                emit("warning", {"text": f"{exc}；提纲改用离线规则生成，请审核后再起草。"})
+                warning = {"text": f"{exc}；提纲改用离线规则生成，请审核后再起草。"}
+                if isinstance(exc, BackendStalledError):  # the draft's later calls would wait as long
+                    warning["stalled"] = str(exc)
+                emit("warning", warning)
                 return base
             retry = "上次的输出没有完整收到，请完整输出"
             continue

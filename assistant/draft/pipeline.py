@@ -21,7 +21,7 @@ from typing import Any
 from .. import numerals
 from ..doctypes import DocType
 from ..errors import BackendError, BackendStalledError, InputError, UserError
-from ..records import Draft, DraftParagraph, DraftRequest, DraftSection, Outline, Source
+from ..records import Draft, DraftParagraph, DraftRequest, DraftSection, Outline, OutlineItem, Source
 from ..settings import Settings
 from .composer import Composer, split_sentences
 from .context import EventFn, SectionContext, noop, spec_for
@@ -153,6 +153,14 @@ class _Run:
             "fallback": self.composer.prompt_refs(),
         }
 
+    def stall(self, why: str, item: OutlineItem) -> None:
+        """A model that stalled or was too slow is not waited on again in this draft: ``item`` and every
+        part after it are written offline, and the draft says so."""
+        self.warn(f"{why}；“{item.heading}”及其后各部分已改用离线拼写生成，请注意核对。")
+        self.generator.setdefault("fallback_sections", []).append(item.key)
+        self.generator["fallback_from"] = item.key
+        self.llm = None
+
     def warn(self, text: str) -> None:
         self.warnings.append(text)
         self.emit("warning", {"text": text})
@@ -165,6 +173,13 @@ class _Run:
             return None
         try:
             return self.llm.formula(part, self.written, self.emit)
+        except BackendStalledError as exc:
+            if part == "opening" and self.outline.items:
+                self.stall(str(exc), self.outline.items[0])
+            else:
+                self.warn(f"{exc}；结尾已改用固定格式，请注意核对。")
+                self.llm = None
+            return None
         except BackendError as exc:
             where = "开头" if part == "opening" else "结尾"
             self.warn(f"{exc}；{where}已改用固定格式，请注意核对。")
@@ -211,10 +226,7 @@ class _Run:
             try:
                 paragraphs, used = self.llm.write(ctx, self.book)
             except BackendStalledError as exc:  # stalled or too slow: the next section would wait as long
-                self.warn(f"{exc}；“{item.heading}”及其后各部分已改用离线拼写生成，请注意核对。")
-                self.generator.setdefault("fallback_sections", []).append(item.key)
-                self.generator["fallback_from"] = item.key
-                self.llm = None
+                self.stall(str(exc), item)
             except BackendError as exc:
                 self.warn(f"{exc}；“{item.heading}”已改用离线拼写生成，请注意核对。")
                 self.generator.setdefault("fallback_sections", []).append(item.key)
@@ -288,10 +300,13 @@ def write_draft(
     check_request(request, settings)
     request = clean_request(request)
     notes: list[str] = []
+    stalled: list[str] = []
 
     def note(kind: str, payload: dict[str, Any]) -> None:
         if kind == "warning":
             notes.append(str(payload.get("text", "")))
+            if payload.get("stalled"):
+                stalled.append(str(payload["stalled"]))
         emit(kind, payload)
 
     outline = clean_outline(outline) if outline else propose_outline(request, settings, note)
@@ -300,6 +315,8 @@ def write_draft(
     run = _Run(request, settings, outline, SourceBook(), emit, retriever)
     run.warnings += notes
     run.start_llm()
+    if stalled and run.llm is not None and outline.items:  # a model that stalled on the outline
+        run.stall(stalled[0], outline.items[0])
     doctype = run.doctype
     budgets = _budgets(doctype, request, outline)
     run.written.append(run.opening())
