@@ -155,6 +155,7 @@ class Section:
     lead: bool = False  # the prompt asks for a 【导语】 naming the part
     needs: str = ""
     by_point: dict[str, list[str]] = field(default_factory=dict)  # the facts the prompt puts under a point
+    facts_only: bool = False  # the prompt says the part holds the writer's facts only
 
 
 def read_section(user: str) -> Section:
@@ -183,12 +184,35 @@ def read_section(user: str) -> Section:
     chars = int(re.search(r"篇幅：约 (\d+) 字", user).group(1))
     unit = _field(user, "署名")
     lead = "【导语】一句引出本段" in user
+    facts_only = "本部分只写上面的事实材料" in user or "本部分只能写写作者给的事实" in user
     return Section(
-        heading, role, form, points, facts, chars, _topic(user), unit, lead, _field(user, "要写清"), by_point
+        heading,
+        role,
+        form,
+        points,
+        facts,
+        chars,
+        _topic(user),
+        unit,
+        lead,
+        _field(user, "要写清"),
+        by_point,
+        facts_only,
     )
 
 
 def write_section(s: Section, salt: int = 0) -> str:
+    if s.facts_only:  # as told: a lead, the writer's facts, and a gap where they say nothing
+        lines = ["【导语】" + _LEADS.get(s.role, "{t}方面的情况如下。").format(t=s.topic)] if s.lead else []
+        gap = f"【待补：{s.needs or s.heading}】"
+        if s.form == "topics":  # each paragraph opens on its topic sentence
+            for text in s.facts or [gap]:
+                head = (_fact_heading(text) if text != gap else "") or s.heading
+                lines += [f"【主题句】{head}。", f"【正文】{text}"]
+            return "\n".join(lines)
+        mark = "【分项】" if s.form == "items" else "【正文】"
+        lines += [mark + f for f in s.facts] or [f"【正文】{gap}"]
+        return "\n".join(lines)
     # without sub-points a model writes one item per fact placed here, each opened on the topic
     points = s.points or [s.topic] * max(1, min(3, len(s.facts)))
     per = max(80, (s.chars - sum(len(f) for f in s.facts)) // max(1, len(points)))

@@ -12,19 +12,23 @@ from assistant.draft.pipeline import write_draft
 from assistant.draft.units import split_sentences
 from assistant.errors import InputError
 from assistant.records import Draft, DraftParagraph, DraftRequest, DraftSection, Source, Span
-from assistant.settings import Settings
+from assistant.settings import PROJECT_ROOT, Settings
 from tests.seed_passages import SeedRetriever
 from tests.test_drafting import REQUESTS
+
+# the corpus comes from SeedRetriever alone: a project index left by `make demo` or the eval must not change
+# what the composer offers (a rewrite that comes out identical keeps the original)
+OFFLINE = Settings(index_dir=PROJECT_ROOT / "tests" / "data" / "no-index")
 
 
 @pytest.fixture(scope="module")
 def speech() -> Draft:
-    return write_draft(REQUESTS["speech"], Settings(), retriever=SeedRetriever())
+    return write_draft(REQUESTS["speech"], OFFLINE, retriever=SeedRetriever())
 
 
 @pytest.fixture(scope="module")
 def report() -> Draft:
-    return write_draft(REQUESTS["research-report"], Settings(), retriever=SeedRetriever())
+    return write_draft(REQUESTS["research-report"], OFFLINE, retriever=SeedRetriever())
 
 
 def _sources_resolve(draft: Draft) -> None:
@@ -52,7 +56,7 @@ def test_parts_are_named_by_chinese_heading_and_every_yijian_is_one(speech: Draf
 
 def test_rewrite_one_yijian_changes_only_it_and_keeps_numbering(speech: Draft) -> None:
     before = {p.key: part_text(speech, p.key) for p in draft_parts(speech)}
-    after = revise_section(speech, "requirements#2", "rewrite", Settings(), retriever=SeedRetriever())
+    after = revise_section(speech, "requirements#2", "rewrite", OFFLINE, retriever=SeedRetriever())
     changed = part_text(after, "requirements#2")
     assert changed != before["requirements#2"] and changed.startswith("二、")
     for key in ("requirements#1", "requirements#3", "opening", "review", "closing"):
@@ -67,12 +71,12 @@ def test_rewrite_a_whole_section_offline_never_returns_a_poorer_version(report: 
     """The seed corpus has no second way to say the report's problems: the rewrite would lose most of the
     text (issue 15: "a 600-character paragraph into three bare lines with no sources"), so the original
     stays and the writer is told why."""
-    after = revise_section(report, "problems", "rewrite", Settings(), retriever=SeedRetriever())
+    after = revise_section(report, "problems", "rewrite", OFFLINE, retriever=SeedRetriever())
     assert part_text(after, "problems") == part_text(report, "problems")
     assert any("已保留原文" in w for w in after.warnings)
     # where the corpus has more to say, the section is replaced by a sourced alternative
-    speech = write_draft(REQUESTS["speech"], Settings(), retriever=SeedRetriever())
-    again = revise_section(speech, "review", "rewrite", Settings(), retriever=SeedRetriever())
+    speech = write_draft(REQUESTS["speech"], OFFLINE, retriever=SeedRetriever())
+    again = revise_section(speech, "review", "rewrite", OFFLINE, retriever=SeedRetriever())
     if part_text(again, "review") == part_text(speech, "review"):
         assert any("已保留原文" in w for w in again.warnings)
     else:
@@ -83,7 +87,7 @@ def test_rewrite_a_whole_section_offline_never_returns_a_poorer_version(report: 
 def test_shorten_keeps_headings_and_whole_sentences_within_the_limit(report: Draft) -> None:
     text = part_text(report, "measures")
     target = len(text) // 2
-    after = revise_section(report, "measures", "shorten", Settings(), target_chars=target)
+    after = revise_section(report, "measures", "shorten", OFFLINE, target_chars=target)
     short = part_text(after, "measures")
     assert len(short.replace("\n", "")) <= target
     assert short.splitlines()[0] == text.splitlines()[0]  # the heading stays
@@ -94,14 +98,14 @@ def test_shorten_keeps_headings_and_whole_sentences_within_the_limit(report: Dra
     assert any(p.sources for s in after.sections if s.key == "measures" for p in s.paragraphs)
     _sources_resolve(after)
     with pytest.raises(InputError, match="无需缩写"):
-        revise_section(report, "measures", "shorten", Settings(), target_chars=len(text) + 10)
+        revise_section(report, "measures", "shorten", OFFLINE, target_chars=len(text) + 10)
     with pytest.raises(InputError, match="字数"):
-        revise_section(report, "measures", "shorten", Settings(), target_chars=None)
+        revise_section(report, "measures", "shorten", OFFLINE, target_chars=None)
 
 
 def test_expand_adds_only_relevant_sourced_sentences_or_an_honest_gap(report: Draft) -> None:
     before = part_text(report, "measures")
-    after = revise_section(report, "measures", "expand", Settings(), retriever=SeedRetriever())
+    after = revise_section(report, "measures", "expand", OFFLINE, retriever=SeedRetriever())
     grown = part_text(after, "measures")
     assert len(grown) > len(before)
     section = next(s for s in after.sections if s.key == "measures")
@@ -116,7 +120,7 @@ def test_expand_with_nothing_relevant_adds_a_gap_not_filler(report: Draft) -> No
         def search(self, *args, **kwargs):
             return []
 
-    after = revise_section(report, "measures", "expand", Settings(), retriever=Empty())
+    after = revise_section(report, "measures", "expand", OFFLINE, retriever=Empty())
     grown = part_text(after, "measures")
     assert "【待补" in grown and grown.startswith(part_text(report, "measures").splitlines()[0])
     assert any("没有更多" in w for w in after.warnings)
@@ -163,7 +167,7 @@ def _spanned() -> Draft:
 def test_polish_keeps_each_sentences_kind_and_source() -> None:
     draft = _spanned()
     assert [s.number for s in draft.sources] == [1] and draft.sources[0].chunk_id == "c2"  # renumbered
-    after = revise_section(draft, "duties", "polish", Settings())
+    after = revise_section(draft, "duties", "polish", OFFLINE)
     spans = after.sections[0].paragraphs[1].spans
     assert [s.kind for s in spans] == ["fact", "corpus", "gap"]
     assert spans[1].text == "同时，落实三会一课制度。" and spans[1].sources == [1]

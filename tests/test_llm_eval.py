@@ -25,12 +25,6 @@ def _eval_llm():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known failure: a speech's 成效/问题/原因 are written from the writer's facts only (schema "
-    "facts_only); the section prompt does not yet say so and the scripted model, like a real one, fills them "
-    "with general claims, which the content checks now flag (speech-06: 27 of 51 sentences)",
-)
 def test_eval_in_llm_mode_drafts_every_case_with_the_model_and_passes_the_gates(
     capsys, seed_settings: Settings, tmp_path: Path, monkeypatch
 ):

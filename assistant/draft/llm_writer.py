@@ -229,6 +229,7 @@ class LLMSectionWriter:
             answers=brief.answered_by(ctx.outline, item),
             point_facts=brief.facts_by_point(item, ctx.facts),
             facts=facts,
+            facts_only=spec.facts_only,
             exemplars=brief.exemplars(
                 ctx.pool(12), ctx.doctype.name, item.role, ctx.request, self.view, self.fixed
             ),

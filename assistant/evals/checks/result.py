@@ -59,7 +59,8 @@ GATES = frozenset(
         "formula_fit",
     }
 )
-# the length band is no gate for the offline composer: an honest draft with gaps is shorter than the band
+# the length band is no gate for the offline composer, nor for any draft that leaves 【待补】 gaps: an honest
+# draft with gaps is shorter than the band (the length is still reported)
 NOT_GATES_FOR_COMPOSER = frozenset({"length"})
 
 
