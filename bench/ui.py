@@ -24,19 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import PROJECT_ROOT, machine, machine_line, percentile, quiet_logs, save, table
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # one list of flags for the tests and the bench
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 REQUEST = {
     "doc_type": "述职报告",
     "topic": "2024年度抓基层党建工作",

@@ -183,7 +183,7 @@ def request_support(request: DraftRequest | None, extra: list[str] | None = None
     return number_values("\n".join(texts))
 
 
-_TODO_RE = re.compile(r"【待补[：:][^】]*】")
+_WRITER_GAP_RE = re.compile(r"【待补[：:][^】]*】")
 
 
 def number_mentions(lines: list[str], allowed_terms: tuple[str, ...]) -> list[NumberMention]:
@@ -191,7 +191,7 @@ def number_mentions(lines: list[str], allowed_terms: tuple[str, ...]) -> list[Nu
     out: list[NumberMention] = []
     for index, raw in enumerate(lines):
         # a 【待补：…】 is the writer's to-do (“这3座水库的名称”), not a claim; a 【核实：…】 still counts
-        raw = _TODO_RE.sub(lambda m: "【" + " " * (len(m.group(0)) - 2) + "】", raw)
+        raw = _WRITER_GAP_RE.sub(lambda m: "【" + " " * (len(m.group(0)) - 2) + "】", raw)
         line = raw.translate(_FULLWIDTH)
         for start, _end, shown, value in line_numbers(line, allowed_terms):
             left = max(line.rfind(c, 0, start) for c in _SENTENCE_END) + 1
