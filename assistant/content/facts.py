@@ -122,8 +122,23 @@ def point_of(
     import numpy as np
 
     fact = np.asarray(embedder.embed_passages([sentence])[0])  # type: ignore[attr-defined]
-    sims = [float(fact @ np.asarray(embedder.embed_query(p))) for p in points]  # type: ignore[attr-defined]
+    sims = [float(fact @ _point_vector(embedder, p)) for p in points]
     return points[int(np.argmax(sims))]
+
+
+_POINT_VECTORS: dict[tuple[int, str], object] = {}
+
+
+def _point_vector(embedder: object, point: str):
+    """A key point's query vector, embedded once per embedder (every fact of a draft is compared with it)."""
+    import numpy as np
+
+    key = (id(embedder), point)
+    if key not in _POINT_VECTORS:
+        if len(_POINT_VECTORS) > 4096:
+            _POINT_VECTORS.clear()
+        _POINT_VECTORS[key] = np.asarray(embedder.embed_query(point))  # type: ignore[attr-defined]
+    return _POINT_VECTORS[key]
 
 
 def read_facts(
