@@ -35,7 +35,9 @@ following ``guide`` and must match ``pattern``.
 
 A type is a family of skeletons (``skeletons``): each names its sections in order (keys of ``sections``), the
 occasion classes and words that choose it, and may override the salutation and the opening/closing
-patterns (a 家长会 speech opens 尊敬的各位家长：, a written 情况报告 ends 特此报告). ``sections`` without a
+patterns (a 家长会 speech opens 尊敬的各位家长：, a written 情况报告 ends 特此报告). A skeleton's ``joins`` lists
+sections it gains, in the type's order, when the writer's materials hold facts of their role that no section
+of the skeleton takes (an 经验型 调研报告 given a shortcoming gets its 存在的问题 part). ``sections`` without a
 ``skeletons`` list is one skeleton, ``default``. ``with_skeleton(name)`` gives the type as that skeleton
 sees it, so the composer, the model path and the checks all read one shape.
 """
@@ -105,6 +107,7 @@ class Skeleton:
     closing: Formula | None = None
     register: tuple[tuple[str, str], ...] = ()  # overrides of the type's register entries
     title: str | None = None
+    joins: tuple[str, ...] = ()  # sections added when the writer's facts need them (an 经验型's 问题)
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,25 @@ class DocType:
             skeleton=skeleton.name,
             register=tuple((dict(self.type_register) | dict(skeleton.register)).items()),
         )
+
+    def joined(self, roles: set[str]) -> DocType:
+        """The type widened by its skeleton's ``joins`` sections whose role is in ``roles`` (the parts the
+        writer's points or facts ask for), in the type's order: a 部署会 speech given a “存在的问题：…”
+        point gets its 存在的不足 part, an 经验型 调研报告 given a shortcoming its 存在的问题 part, instead
+        of the problem becoming an 意见 or the fact being dropped."""
+        if not self.skeleton or not roles:
+            return self
+        have = [s.key for s in self.sections]
+        joins = self.get_skeleton(self.skeleton).joins
+        add = [k for k in joins if k not in have and self.section(k).role in roles]
+        if not add:
+            return self
+        order = [s.key for s in self.all_sections or self.sections]
+        keys = list(have)
+        for key in add:  # after the skeleton's last part that comes before it in the type's order
+            before = [i for i, k in enumerate(keys) if order.index(k) < order.index(key)]
+            keys.insert(before[-1] + 1 if before else 0, key)
+        return replace(self, sections=tuple(self.section(k) for k in keys))
 
     def choose_skeleton(self, occasion_class: str, text: str) -> str:
         """The skeleton for a request: the first whose words occur in ``text`` (topic, occasion, points),
@@ -331,7 +353,7 @@ def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]
     for i, item in enumerate(raw, 1):
         if not isinstance(item, dict) or not item.get("name") or not item.get("sections"):
             raise _bad(path, f"第 {i} 个结构（skeletons）缺少 name 或 sections")
-        unknown = [k for k in item["sections"] if k not in keys]
+        unknown = [k for k in [*item["sections"], *(item.get("joins") or ())] if k not in keys]
         if unknown:
             raise _bad(path, f"结构 {item['name']} 引用了未定义的章节：{'、'.join(map(str, unknown))}")
         out.append(
@@ -346,6 +368,7 @@ def _skeletons(path: Path, raw: object, keys: list[str]) -> tuple[Skeleton, ...]
                 closing=_formula(path, item["closing"], "closing") if item.get("closing") else None,
                 register=_register(path, item.get("register"), f"结构 {item['name']} 的 register"),
                 title=str(item["title"]) if item.get("title") else None,
+                joins=tuple(str(k) for k in item.get("joins") or ()),
             )
         )
     return tuple(out)

@@ -181,6 +181,7 @@ def test_a_title_typed_as_the_topic_is_read_as_its_topic(hs: Settings) -> None:
         ("×校长作为全省唯一代表作交流发言。", "脱敏"),
         ("张××同志带头讲党课。", "脱敏"),
         ("工委组成14个指导组开展督导。", "数字"),
+        ("抽调党员干部12人分赴各乡镇宣讲政策。", "数字"),  # the writer's 12 is about 活动, not 干部
         ("中共××市第一中学委员会召开会议。", "脱敏"),
         ("与派出所、市教育局党委等部门联动。", "其他单位"),
         ("下面，请王书记讲话。", "会议程序"),
@@ -212,3 +213,75 @@ def test_the_guard_lets_the_writers_own_and_generic_language_through(sentence: s
         DraftRequest("speech", "教育工作", unit="某中学", materials=["今年开展活动12次。"]), PROMPTS
     )
     assert guard.reason(sentence) is None
+
+
+def test_a_deployment_speech_gives_a_problem_point_its_own_part(hs: Settings) -> None:
+    request = DraftRequest(
+        "speech",
+        "防汛工作",
+        unit="某县人民政府",
+        occasion="全县防汛工作部署会议",
+        points=["压实防汛责任", "抢险救援准备", "存在的问题：病险水库除险加固滞后"],
+        materials=["部分乡镇抢险队员年龄偏大、缺乏专业训练。", "全县组建乡镇防汛抢险队伍14支。"],
+    )
+    draft = write_draft(request, hs)
+    keys = [s.key for s in draft.sections]
+    assert draft.outline.skeleton == "deployment" and keys.index("problems") < keys.index("requirements")
+    problems, requirements = section_text(draft, "problems"), section_text(draft, "requirements")
+    assert "病险水库除险加固滞后" in problems and "缺乏专业训练" in problems
+    assert "病险水库" not in requirements and "三、" not in requirements  # two 意见, not three
+
+
+def test_an_experience_report_gives_a_shortcoming_its_own_part(hs: Settings) -> None:
+    request = DraftRequest(
+        "research-report",
+        "乡村旅游助推乡村振兴的做法与启示",
+        unit="市文化和旅游局",
+        points=["农文旅融合业态", "经验启示"],
+        materials=["全县发展精品民宿126家。", "旅游旺季停车位、公厕等配套设施不足。"],
+    )
+    draft = write_draft(request, hs)
+    assert draft.outline.skeleton == "experience-led"
+    assert "停车位、公厕等配套设施不足" in section_text(draft, "problems")
+    assert not [f for f in draft.facts if not f.section]
+
+
+def test_a_ceremony_keeps_the_writers_figures_under_their_own_points(hs: Settings) -> None:
+    request = DraftRequest(
+        "speech",
+        "秋季开学典礼",
+        unit="某县第一中学",
+        occasion="某县第一中学秋季开学典礼",
+        points=["回顾学校发展成绩", "对同学们的希望"],
+        materials=["2024年高考我校本科上线612人。", "上学年学生在省级以上竞赛中获奖47人次。"],
+    )
+    draft = write_draft(request, hs)
+    assert draft.outline.skeleton == "ceremony"
+    assert "取得的成效" not in draft.text and "存在的不足" not in draft.text
+    hopes = section_text(draft, "hopes")
+    review, wishes = hopes.split("对同学们的希望", 1)
+    assert "回顾学校发展成绩" in review and "本科上线612人" in review
+    # a figure the words do not tie to the review point is kept aside for the writer, never put under a
+    # point whose claim it is not (对同学们的希望)
+    assert not re.search(r"\d", wishes)
+    aside = [f.text for f in draft.facts if not f.section]
+    assert "获奖47人次" in review or any("获奖47人次" in t for t in aside)
+
+
+def test_a_training_speech_says_what_its_purpose_part_still_needs(hs: Settings) -> None:
+    request = DraftRequest(
+        "speech",
+        "基层党组织建设",
+        unit="某街道党工委",
+        occasion="社区党组织书记培训班开班式",
+        points=["党员教育管理", "为群众办实事"],
+        materials=["街道辖12个社区，共有党员1480名。"],
+    )
+    draft = write_draft(request, hs)
+    purpose = section_text(draft, "purpose")
+    assert "街道辖12个社区" in purpose
+    assert purpose.startswith("举办这次培训班")
+    section = next(s for s in draft.sections if s.key == "purpose")
+    kinds = {s.kind for p in section.paragraphs for s in p.spans}
+    # the fact is context; the part's purpose comes from the corpus or is left to the writer, never unsaid
+    assert kinds & {"corpus", "public"} or re.search(r"【待补：[^】]*目的和意义", purpose), purpose

@@ -317,6 +317,10 @@ class Composer:
                     Piece(marker(n) + _sentence(f.text), "fact", fact=f.id) for n, f in enumerate(facts)
                 ]
                 self.used.update(_key(f.text) for f in facts)
+                if not spec.facts_only:
+                    # the writer's facts are the context; what the part must say (办班的目的和意义) is
+                    # still to be written: on-point corpus language, else its guidance gap
+                    pieces += self.point_pieces(ctx, "", [], max(80, ctx.budget // 2))
             else:
                 pieces += self.point_pieces(ctx, "", [], ctx.budget)
             paragraphs.append(_paragraph(pieces, book))

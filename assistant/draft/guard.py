@@ -2,7 +2,7 @@
 
 The composer never rewrites a source sentence to fit (the old unit-renaming turned a 工委's achievement
 into the writer's and mangled the writer's own name); it only chooses. A sentence is refused when it carries
-a figure the writer did not supply, a redaction mark, scraping gap, typo or wrong 提法 (``content.hygiene``),
+a figure the writer did not supply (or whose value only coincides with one of theirs), a redaction mark, scraping gap, typo or wrong 提法 (``content.hygiene``),
 an instruction to a model, another document's own unit/brand/office/sector term (``content.lexicon``),
 another organisation, person or place, a dated event or another year's campaign, a stage direction, or a
 document title of another organisation; or when it only introduces a list the composer does not copy.
@@ -18,6 +18,7 @@ from typing import Any
 from ..content import hygiene
 from ..content.lexicon import ORG_RE, SUPERIORS, unit_kind
 from ..evals import metrics
+from ..evals.checks.numbers import context_shared, number_sources
 from ..records import DraftRequest
 from .adapt import _BOOK_TITLE_RE, _NATIONAL_TITLE_RE, figures_in, is_instruction
 
@@ -46,6 +47,7 @@ class Guard:
     allowed: str = field(init=False)
     allow_numerals: tuple[str, ...] = field(init=False)
     supported: set[str] = field(init=False)
+    sources: list[tuple[str, set[str]]] = field(init=False)
     kind: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +57,7 @@ class Guard:
         )
         self.allow_numerals = metrics.fixed_numerals(str(self.prompts_dir))
         self.supported = metrics.request_support(r)
+        self.sources = number_sources(r, [])
         self.kind = unit_kind(r.unit)
 
     def reason(self, sentence: str, public: bool = False) -> str | None:
@@ -72,10 +75,15 @@ class Guard:
             return "会议程序用语"
         if (m := _DATED_RE.search(text)) and m.group(0) not in self.allowed:
             return f"含有其他时间的事件“{m.group(0)}”"
+        # a figure is the writer's only where the sentence says what the writer's sentence with that value
+        # says (the eval's number tie, one definition): another unit's “36 个定点机构” is no fact of a writer
+        # whose materials hold a 36 about something else
         bad = [
             f
             for f in figures_in(text, self.allow_numerals)
-            if f.value is None or f.value not in self.supported
+            if f.value is None
+            or f.value not in self.supported
+            or not any(f.value in values and context_shared(src, text) for src, values in self.sources)
         ]
         if bad:
             return f"含有材料中没有的数字“{bad[0].text}”"

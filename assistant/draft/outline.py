@@ -42,6 +42,8 @@ _POINT_ROLES = (
 _LABEL = re.compile(
     r"^(?:原因(?:分析)?|问题|不足|存在的问题|存在问题|主要问题|下一步(?:工作)?(?:打算)?|今后|打算|计划|对策|建议)[：:]"
 )
+# a key point that is itself a review of what was done (its facts may stand under it in any skeleton)
+_REVIEW_POINT = re.compile(r"成效|成绩|成果|做法|回顾|履职|工作情况|主要工作|进展|基本情况")
 # which section roles take a point of each kind, best first
 _POINT_TARGETS = {
     "problems": ("problems",),
@@ -97,8 +99,8 @@ def route_points(doctype: DocType, points: list[str]) -> dict[str, list[str]]:
 
 
 def place_facts(doctype: DocType, items: list[OutlineItem], facts: list[Fact]) -> list[Fact]:
-    """Put each fact in the section of its role (the section carrying its point first); record unplaced
-    facts' best fit. Returns the facts with ``section`` / ``fits`` set; items' ``facts`` are filled."""
+    """Put each fact in the section of its role (the section carrying its point first; with no section of
+    its role, an achievement or background fact goes under its point when that point reviews what was done); record unplaced facts' best fit. Returns the facts with ``section`` / ``fits`` set; items' ``facts`` are filled."""
     by_key = {item.key: item for item in items}
     placed = []
     for fact in facts:
@@ -108,6 +110,13 @@ def place_facts(doctype: DocType, items: list[OutlineItem], facts: list[Fact]) -
             ([i for i in items if i.role == r] for r in roles if any(i.role == r for i in items)), []
         )
         with_point = [i for i in candidates if fact.point and fact.point in i.points]
+        if not candidates and fact.role in ("achievement", "background"):
+            # no part of its role in this skeleton (an 开学典礼 has no 成效): what was done goes under the
+            # writer's own point when that point is a review of it (回顾学校发展成绩); under any other point
+            # (a 表态发言's 压实责任) it would be a claim the point does not make, so it stays aside
+            with_point = [
+                i for i in items if fact.point and fact.point in i.points and _REVIEW_POINT.search(fact.point)
+            ]
         chosen = (with_point or candidates or [None])[0]
         if chosen is None:
             fits = next((i.key for i in items if i.role in ("background", "achievements")), items[0].key)
@@ -116,6 +125,18 @@ def place_facts(doctype: DocType, items: list[OutlineItem], facts: list[Fact]) -
         by_key[chosen.key].facts.append(fact.id)
         placed.append(replace(fact, section=chosen.key, fits=chosen.key))
     return placed
+
+
+def _item(spec, points: list[str]) -> OutlineItem:
+    return OutlineItem(
+        key=spec.key,
+        role=spec.role,
+        heading=spec.heading,
+        points=list(points),
+        numbering="topics" if spec.form == "topics" else NUMBERINGS[spec.numbering],
+        note=spec.needs,
+        form=spec.form,
+    )
 
 
 def pair_problems(items: list[OutlineItem]) -> None:
@@ -154,32 +175,31 @@ def make_outline(request: DraftRequest, settings: Settings) -> Outline:
         text = " ".join([request.topic, request.occasion, *request.points])
         skeleton = base.choose_skeleton(occasion_class, text)
     doctype = base.with_skeleton(skeleton)
-    routed = route_points(doctype, request.points)
-    items = [
-        OutlineItem(
-            key=spec.key,
-            role=spec.role,
-            heading=spec.heading,
-            points=list(routed.get(spec.key, [])),
-            numbering="topics" if spec.form == "topics" else NUMBERINGS[spec.numbering],
-            note=spec.needs,
-            form=spec.form,
-        )
-        for spec in doctype.sections
-    ]
-    all_points = [p for i in items for p in i.points]
     kinds = {}
     for raw in request.points:
         text = clean_point(raw)
         kinds[_LABEL.sub("", text).strip() or text] = point_role(text)
-    facts = facts_mod.read_facts(
-        request.materials,
-        all_points,
-        path=settings.prompts_dir / "fact_roles.yaml",
-        kinds=kinds,
-        embedder=_embedder(settings),
-    )
-    facts = place_facts(doctype, items, facts)
+    doctype = doctype.joined({_POINT_TARGETS[k][0] for k in kinds.values() if k})
+    facts = []
+    for _ in range(2):  # once more when the facts ask for a part the skeleton joins
+        routed = route_points(doctype, request.points)
+        items = [_item(spec, routed.get(spec.key, [])) for spec in doctype.sections]
+        all_points = [p for i in items for p in i.points]
+        facts = facts or facts_mod.read_facts(
+            request.materials,
+            all_points,
+            path=settings.prompts_dir / "fact_roles.yaml",
+            kinds=kinds,
+            embedder=_embedder(settings),
+            topic=request.topic,
+        )
+        placed = place_facts(doctype, items, facts)
+        wanted = {r for f in placed if not f.section for r in facts_mod.SECTION_ROLES.get(f.role, ())[:1]}
+        widened = doctype.joined(wanted)
+        if widened is doctype:
+            break
+        doctype = widened
+    facts = placed
     pair_problems(items)
     outline = Outline(
         doc_type=doctype.name,

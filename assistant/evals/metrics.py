@@ -90,6 +90,10 @@ def score_draft(
     outline = data.draft.outline if data.draft is not None else None
     if outline is not None and outline.skeleton:
         doctype = doctype.with_skeleton(outline.skeleton)
+        # the parts the skeleton gained for the writer's points or facts (``joins``) are judged in order
+        doctype = doctype.joined(
+            {i.role for i in outline.items if i.key not in {s.key for s in doctype.sections}}
+        )
     text = split_text(data.text, markdown=markdown and data.draft is None)
     blocks, method = top_blocks(text.body_text, doctype)
     numbering, numbering_style = check_numbering(text.body)

@@ -57,7 +57,7 @@ _ROLE_WORDS: tuple[tuple[str, str, str], ...] = (
     ("causes", "原因", ""),
     ("problems", "存在的?问题|不足|短板|差距|薄弱环节", "问题"),
     ("measures", "对策|建议|下一步|打算|今后", "措施|思路|举措"),
-    ("background", "基本情况|概况|现状", "形势"),
+    ("background", "基本情况|概况|现状", "形势|举办(?:这次|本次|此次)|办班(?:的)?目的"),
     ("achievements", "履职情况|成效|成绩|成果|做法|工作情况|主要工作", ""),
 )
 _TOPIC_MAX = 18  # characters of a work-report topic sentence (without its 。)

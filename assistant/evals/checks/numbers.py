@@ -118,7 +118,8 @@ class NumberMention:
     text: str  # as written in the draft
     value: str  # canonical
     line: int  # index of the body line
-    sentence: str
+    sentence: str  # shown (its first 80 characters)
+    context: str = ""  # the words around the number within its sentence, what the number is said of
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
@@ -198,7 +199,8 @@ def number_mentions(lines: list[str], allowed_terms: tuple[str, ...]) -> list[Nu
             right = min(
                 (i for i in (line.find(c, start) for c in _SENTENCE_END) if i >= 0), default=len(line)
             )
-            out.append(NumberMention(shown, value, index, line[left : right + 1][:80]))
+            near = line[max(left, start - 40) : min(right + 1, _end + 40)]
+            out.append(NumberMention(shown, value, index, line[left : right + 1][:80], near))
     return out
 
 
@@ -235,7 +237,7 @@ def check_numbers(
             continue
         if m.value not in supported_values:
             unsupported.append({"text": m.text, "value": m.value, "sentence": m.sentence})
-        elif not any(m.value in values and _context_shared(src, m.sentence) for src, values in sources):
+        elif not any(m.value in values and context_shared(src, m.context) for src, values in sources):
             # the value is in the materials, but the sentence says nothing of the fact that carries it
             coincidences.append({"text": m.text, "value": m.value, "sentence": m.sentence})
     if unsupported or coincidences:
@@ -273,7 +275,7 @@ def number_sources(request: DraftRequest | None, extra: list[str]) -> list[tuple
     return [(t, number_values(t)) for t in texts if t and t.strip()]
 
 
-def _context_shared(source: str, sentence: str) -> bool:
+def context_shared(source: str, sentence: str) -> bool:
     """Whether ``sentence`` says something of ``source`` beyond the number: a share of its character
     bigrams (digits and measure words aside), or the whole of a short source (a topic, a point)."""
     plain = re.sub(r"[\d.%％]+", "", source)
