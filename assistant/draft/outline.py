@@ -117,6 +117,10 @@ def place_facts(doctype: DocType, items: list[OutlineItem], facts: list[Fact]) -
             with_point = [
                 i for i in items if fact.point and fact.point in i.points and _REVIEW_POINT.search(fact.point)
             ]
+        if not candidates and fact.role in ("problem", "cause"):
+            # no part for problems (an 开班式): a shortcoming is the situation that makes the work
+            # necessary, so it goes to the background part (办班目的和意义) rather than being dropped
+            candidates = [i for i in items if i.role == "background"]
         chosen = (with_point or candidates or [None])[0]
         if chosen is None:
             fits = next((i.key for i in items if i.role in ("background", "achievements")), items[0].key)
