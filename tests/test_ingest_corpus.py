@@ -116,6 +116,14 @@ def test_bad_files_fail_in_one_chinese_line_and_nothing_indexed_is_lost(
     }
     for name, why in expected.items():
         assert any(name in line and why in line for line in errors), (name, err)
+    # the PDF indexed before it was replaced by a scan says that its indexed version stays; new files do not
+    kept = {
+        name
+        for name in expected
+        for line in errors
+        if name in line and "此前入库的版本仍保留在索引中" in line
+    }
+    assert kept == {"调研.pdf"}, err
     print("\n" + "\n".join(errors))
     assert "已入库的文档保持不变" in err
     assert chunk_ids(settings) == before
