@@ -111,10 +111,13 @@ _FOOTNOTES = (
 )
 
 
-def rich_docx(path: Path) -> Path:
-    """A .docx whose body holds ``RICH_BODY`` (after a title), with a header, a footer and a footnote."""
+def rich_docx(path: Path, title: str = "富格式测试文档", lines: list[str] | tuple[str, ...] = ()) -> Path:
+    """A .docx whose body holds ``title``, then ``lines`` (a real document's paragraphs, if given), then
+    ``RICH_BODY``, with a header, a footer and a footnote."""
     word = docx.Document()
-    word.add_paragraph("富格式测试文档")
+    word.add_paragraph(title)
+    for line in lines:
+        word.add_paragraph(line)
     section = word.sections[0]
     section.header.paragraphs[0].text = "页眉文字"
     section.footer.paragraphs[0].text = "页脚文字"

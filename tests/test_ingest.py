@@ -154,6 +154,7 @@ def test_a_document_that_turns_bad_keeps_its_indexed_version(hs: Settings, corpu
     (corpus_copy / f"{RESEARCH}.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00" * 500)
     report = ingest([corpus_copy], hs)
     assert report.errors and not report.removed
+    assert report.errors[0].endswith("此前入库的版本仍保留在索引中。"), report.errors
     assert _per_doc(Manifest.read(hs.index_dir))[RESEARCH] == before
 
 

@@ -116,6 +116,14 @@ def test_bad_files_fail_in_one_chinese_line_and_nothing_indexed_is_lost(
     }
     for name, why in expected.items():
         assert any(name in line and why in line for line in errors), (name, err)
+    # the PDF indexed before it was replaced by a scan says that its indexed version stays; new files do not
+    kept = {
+        name
+        for name in expected
+        for line in errors
+        if name in line and "此前入库的版本仍保留在索引中" in line
+    }
+    assert kept == {"调研.pdf"}, err
     print("\n" + "\n".join(errors))
     assert "已入库的文档保持不变" in err
     assert chunk_ids(settings) == before
@@ -148,6 +156,19 @@ def test_a_collection_is_split_listed_reingested_and_deleted_as_a_whole(
     print("\n" + out)
     assert "述职报告汇编.txt 第 2/3 篇" in out and "文种 述职报告 duty-report（识别" in out
     assert "提示 脱敏或占位标记" in out
+
+    # the web UI's 范文库 table and document view show the same split, the type and the warnings
+    from assistant.index.ingest import document_sections
+    from assistant.ui.library_view import document_html
+    from assistant.ui.views import document_rows
+
+    labels = {"duty-report": "述职报告"}
+    rows = document_rows(parts, labels)
+    assert [row[1] for row in rows] == [f"述职报告汇编.txt 第 {k}/3 篇" for k in (1, 2, 3)]
+    assert all(row[2].startswith("述职报告（自动识别") for row in rows)
+    view = document_html(parts[1], document_sections(settings, parts[1]["doc_id"]), labels)
+    assert "述职报告汇编.txt（合集拆分出的第 2/3 篇）" in view and "文种</b>：述职报告" in view
+    assert "入库时发现的问题（" in view and "脱敏" in view
 
     # the third report removed from the file: re-ingest drops its part and keeps the others' chunks
     text = path.read_text(encoding="utf-8")
@@ -197,6 +218,16 @@ def test_warnings_near_duplicates_and_candidates_reach_corpus_list(
     assert main(["corpus", "list", "--index", str(index)]) == 0
     out = capsys.readouterr().out
     assert "疑似重复文档 1" in out and "错字或残缺" in out and "文种 未识别（识别；最像：" in out
+    # the web UI's document view names the same warnings as corpus list, a typo with its right form,
+    # and an unrecognised document's two likeliest types
+    from assistant.ui.library_view import document_html
+
+    labels = {"duty-report": "述职报告", "summary": "工作总结", "speech": "讲话稿"}
+    view = document_html(duty, [], labels)
+    assert f"入库时发现的问题（{len(duty['warnings'])} 处）" in view
+    assert "错字或残缺</b>：“重业务轻的思想”应为“重业务轻党建的思想”" in view
+    assert "疑似重复文档</b>：述职修改稿" in view and "疑似抓取残缺</b>：" in view
+    assert "可能的文种" in document_html(essay, [], labels)
     # deleting the copy clears the other's duplicate warning
     assert main(["corpus", "delete", "述职修改稿", "--index", str(index)]) == 0
     capsys.readouterr()

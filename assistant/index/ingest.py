@@ -822,7 +822,8 @@ def ingest(
                     )
                 except UserError as exc:
                     failed.add(path)
-                    report.errors.append(str(exc))
+                    kept = any(p == str(path) for p, _ in by_path)  # indexed earlier, as it was then
+                    report.errors.append(str(exc) + ("此前入库的版本仍保留在索引中。" if kept else ""))
                     bar.step(path.name)
                     continue
                 bar.total += len(read) - 1

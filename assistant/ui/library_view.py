@@ -8,17 +8,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ..content import hygiene
 from ..records import Passage
 from .render import ROLE_NAMES
 
 SOURCE_NAMES = {"metadata": "目录文件给定", "detected": "自动识别", "override": "人工更正"}
-WARNING_NAMES = {
-    "placeholder": "占位符或涂改标记",
-    "redaction": "涂改标记",
-    "typo": "错别字",
-    "tifa": "提法",
-    "gap": "缺字或乱码",
-}
+# the names ``corpus list`` uses (content.hygiene's kinds, then ingest's near-duplicates)
+WARNING_NAMES = {**hygiene.KIND_LABELS, "duplicate": "疑似重复文档"}
 
 
 def hits_html(query: str, passages: list[Passage], labels: dict[str, str]) -> str:
@@ -43,7 +39,11 @@ def _type_line(doc: dict[str, Any], labels: dict[str, str]) -> str:
     label = labels.get(doc_type, "未识别")
     source = SOURCE_NAMES.get(str(doc.get("type_source") or ""), "")
     confidence = doc.get("type_confidence")
-    sure = f"，把握 {confidence:.0%}" if isinstance(confidence, int | float) and confidence < 1 else ""
+    sure = (
+        f"，把握 {min(confidence, 0.99):.0%}"
+        if isinstance(confidence, int | float) and confidence < 1
+        else ""
+    )
     line = f"<p><b>文种</b>：{escape(label)}（{escape(source)}{sure}）</p>"
     candidates = doc.get("type_candidates") or []
     if candidates:
@@ -63,7 +63,7 @@ def document_html(doc: dict[str, Any], sections: list[dict[str, Any]], labels: d
     source = doc.get("source_file") or doc.get("path") or ""
     where = escape(Path(str(source)).name)
     if doc.get("part"):
-        where += f"（拆分出的第 {escape(str(doc['part']))} 篇）"
+        where += f"（合集拆分出的第 {escape(str(doc['part']))}/{escape(str(doc.get('parts', '?')))} 篇）"
     parts.append(f"<p><b>文件</b>：{where} · {doc.get('chars', 0)} 字 · {doc.get('chunks', 0)} 个片段</p>")
     warnings = doc.get("warnings") or []
     if warnings:
@@ -72,8 +72,13 @@ def document_html(doc: dict[str, Any], sections: list[dict[str, Any]], labels: d
             if not isinstance(w, dict):
                 continue
             kind = WARNING_NAMES.get(str(w.get("kind") or ""), str(w.get("kind") or "问题"))
+            label = str(w.get("label") or "")
+            # a 提法/typo label says what is right (“重业务轻的思想”应为“重业务轻党建的思想”…): show it whole
+            detail = (
+                label.split("：", 1)[1] if "应为" in label and "：" in label else str(w.get("text") or "")
+            )
             rows.append(
-                f"<li><b>{escape(kind)}</b>：{escape(str(w.get('text') or ''))}"
+                f"<li><b>{escape(kind)}</b>：{escape(detail)}"
                 + (
                     f" <span class='gw-note'>…{escape(str(w.get('context') or ''))}…</span>"
                     if w.get("context")

@@ -199,7 +199,8 @@ def unique_destination(folder: Path, name: str, data: bytes) -> tuple[Path, bool
 
 
 def document_rows(documents: list[dict[str, Any]], labels: dict[str, str]) -> list[list[Any]]:
-    """Rows of the corpus table: title, file, type (label), sections, chunks."""
+    """Rows of the corpus table: title, file (with the part, for a document split out of a 合集), type
+    (label), sections, chunks."""
     rows = []
     for doc in documents:
         doc_type = doc.get("doc_type") or ""
@@ -208,11 +209,12 @@ def document_rows(documents: list[dict[str, Any]], labels: dict[str, str]) -> li
         if not doc_type:
             label = "未识别（请在下方更正文种）"
         elif isinstance(confidence, int | float) and confidence < 1:
-            label = f"{label}（自动识别 {confidence:.0%}）"
+            label = f"{label}（自动识别 {min(confidence, 0.99):.0%}）"  # a detection is never certain
         rows.append(
             [
                 doc.get("title") or "",
-                Path(str(doc.get("path") or "")).name,
+                Path(str(doc.get("path") or "")).name
+                + (f" 第 {doc['part']}/{doc.get('parts', '?')} 篇" if doc.get("part") else ""),
                 label,
                 doc.get("sections", ""),
                 doc.get("chunks", ""),
