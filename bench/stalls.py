@@ -71,6 +71,11 @@ def _child(params: dict[str, Any]) -> dict[str, Any]:
         from assistant.index.ingest import ingest
         from assistant.index.retrieval import Retriever
 
+        if mode == "search":  # a complete local index first: the search must get as far as the server
+            ingest(
+                [PROJECT_ROOT / "corpus"],
+                Settings(index_dir=Path(params["work"]) / "index", embedder="hashing"),
+            )
         with SilentServer() as silent:
             settings = Settings(
                 index_dir=Path(params["work"]) / "index",
@@ -143,6 +148,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chroma-timeout", type=float, default=5.0)
     parser.add_argument("--give-up", type=float, default=180.0, help="report 'hung' after this many seconds")
     parser.add_argument("--no-drafts", action="store_true", help="skip the whole-draft rows")
+    parser.add_argument("--only", help="rows whose name holds one of these (comma-separated), e.g. chroma")
     parser.add_argument("--work-dir", type=Path, help="keep the scratch files here")
     parser.add_argument("--out-dir", type=Path, help="where to write the JSON (default bench/results)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -157,6 +163,10 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if not args.no_drafts:
         jobs += [("draft", mode) for mode in MODEL_MODES]
     jobs += [("chroma", "search"), ("chroma", "ingest")]
+    if args.only:
+        jobs = [
+            (kind, mode) for kind, mode in jobs if any(o in f"{kind}:{mode}" for o in args.only.split(","))
+        ]
     rows = []
     for kind, mode in jobs:
         params = {
