@@ -106,16 +106,17 @@ def test_user_bs_endpoint_gets_neither_the_server_key_nor_user_cs_draft(
             page_c = open_page(new_context(browser), url, login=USERS[1])
             page_b.get_by_role("tab", name="设置").click()
             fill(page_b, "llm-base-url", recorder.base_url)
-            fill(page_b, "llm-model", "b-model")
+            fill(page_b, "llm-model", "b-probe")
             fill(page_b, "llm-key", "")
             click(page_b, "settings-test")  # B's URL, no key typed: the server's key must not go there
             wait_for_text(page_b, "settings-status", "连接", timeout=60_000)
             assert SERVER_KEY not in json.dumps(recorder.headers), "测试连接 sent the server's key to B's URL"
+            fill(page_b, "llm-model", "b-model")  # a new name: the status below is this test's, not the last
             fill(page_b, "llm-key", USER_KEY)
             click(page_b, "settings-test")
-            wait_for_text(page_b, "settings-status", "连接成功", timeout=60_000)
+            wait_for_text(page_b, "settings-status", "模型 b-model", timeout=60_000)
             click(page_b, "settings-apply")
-            wait_for_text(page_b, "settings-status", "已应用", timeout=30_000)
+            wait_for_text(page_b, "settings-status", "已应用", timeout=60_000)
             seen = len(recorder.requests)
 
             page_c.get_by_role("tab", name="起草").click()
