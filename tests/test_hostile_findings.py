@@ -95,7 +95,8 @@ def test_user_bs_endpoint_gets_neither_the_server_key_nor_user_cs_draft(
     with FakeOpenAI() as server_llm, FakeOpenAI() as recorder:
         server_llm.default = recorder.default = "一是加强理论学习。\n二是压实工作责任。"
         settings = _settings(
-            Settings(index_dir=index, embedder="hashing", corpus_dir=corpus_copy, data_dir=tmp_path / "data"),
+            Settings(index_dir=index, embedder="hashing", corpus_dir=corpus_copy),
+            data_dir=tmp_path / "data",
             llm_base_url=server_llm.base_url,
             llm_model="server-model",
             llm_api_key=SERVER_KEY,
