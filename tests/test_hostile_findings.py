@@ -321,6 +321,18 @@ def test_markup_from_a_model_is_stripped_from_the_draft(hostile_corpus: Settings
         assert "<script" not in lowered and "<iframe" not in lowered and "javascript:" not in lowered, text
 
 
+# ---- finding 6: text in tracked insertions, content controls, fields and text boxes is kept ------------
+
+
+def test_docx_text_in_insertions_controls_fields_and_text_boxes_is_kept(tmp_path: Path) -> None:
+    from office_files import RICH_EXPECTED, rich_docx
+
+    from assistant.index import loaders
+
+    text = loaders.load_document(rich_docx(tmp_path / "富格式.docx")).text
+    assert not [line for line in RICH_EXPECTED if line not in text], text
+
+
 # ---- finding 7: nothing but the login page answers without a login; guessing is slowed ----------------
 
 
