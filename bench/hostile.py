@@ -4,6 +4,7 @@ ingest stage on text without punctuation as it grows (the steps must stay linear
 Files (made here; ``tests/test_ingest_limits.py`` makes the same ones and asserts the outcome):
   paragraphs-1e6.docx   a .docx whose body holds 1,000,000 paragraphs        → refused (paragraph limit)
   media-200mb.docx      a .docx with a 200 MB image part (zeros, compressed)  → ingested, the image never read
+  media-1gb.docx        the same with a 1 GB image part (1 MB on disk)        → ingested, the image never read
   bomb-xml.docx         a .docx whose document.xml inflates to 64 MB         → refused (size limit)
   nopunct-5mb.txt       5 MB of Chinese text without punctuation             → refused (characters per file)
   repeat-5mb.txt        5 MB of one repeated character                       → refused (characters per file)
@@ -85,8 +86,9 @@ def make(name: str, folder: Path) -> Path:
             path,
             _paragraph("关于加强机关党建工作的调研报告") + "<w:p/>" * 500_000 + _paragraph("字") * 500_000,
         )
-    if name == "media-200mb.docx":
-        return _docx(path, seed_body, {"word/media/image1.png": 200 << 20})
+    if name in ("media-200mb.docx", "media-1gb.docx"):
+        size = (200 << 20) if name == "media-200mb.docx" else (1 << 30)
+        return _docx(path, seed_body, {"word/media/image1.png": size})
     if name == "bomb-xml.docx":
         return _docx(path, seed_body + " " * (64 << 20))
     if name in ("nopunct-5mb.txt", "nopunct-150k.txt"):
@@ -103,6 +105,7 @@ def make(name: str, folder: Path) -> Path:
 FILES = [
     "paragraphs-1e6.docx",
     "media-200mb.docx",
+    "media-1gb.docx",
     "bomb-xml.docx",
     "nopunct-5mb.txt",
     "repeat-5mb.txt",

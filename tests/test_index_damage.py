@@ -45,11 +45,17 @@ def fresh(index: Path) -> None:
     from assistant.index import ingest as ingest_mod
     from assistant.index import keyword, retrieval
 
-    store.close_local(Settings(index_dir=index))
-    retrieval._CACHE.clear()
-    keyword._CACHE.clear()
-    ingest_mod._read_document_file.cache_clear()
-    ingest_mod._SEEN.clear()
+    # each step only where this version has that state, so the file also runs on the commit before the
+    # hardening (issue 16's fail-before record)
+    if hasattr(store, "close_local"):
+        store.close_local(Settings(index_dir=index))
+    else:
+        store.forget_clients()
+    for cache in (retrieval._CACHE, keyword._CACHE, getattr(ingest_mod, "_SEEN", None)):
+        if cache is not None:
+            cache.clear()
+    if hasattr(ingest_mod, "_read_document_file"):
+        ingest_mod._read_document_file.cache_clear()
 
 
 def cli(capsys: pytest.CaptureFixture, index: Path, *argv: str) -> tuple[int, str, str]:

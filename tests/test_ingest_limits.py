@@ -147,3 +147,38 @@ def test_a_file_over_the_worker_limits_fails_alone(
     ):  # the seed's worker ran under the same limit: it failed too, kept as indexed
         assert report.skipped == [] or report.skipped == [before[0]["doc_id"]]
     assert list_documents(settings) == before
+
+
+def test_a_web_upload_is_parsed_only_in_a_limited_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 范文库 tab's upload: a hostile file is refused in one Chinese line next to a good file that is
+    indexed, and nothing is parsed inside the web server's process (its loader is made to fail here; the
+    worker is a fresh interpreter and reads the file itself)."""
+    import gradio as gr
+
+    from assistant.ui import corpus_tab
+    from assistant.ui.corpus_tab import CorpusTab
+    from assistant.ui.views import LiveSettings
+
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    seed = PROJECT_ROOT / "corpus" / "002_fbcf8ade7eff2f0f.txt"
+    good = uploads / "述职报告.txt"
+    good.write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
+    bad = hostile.make("paragraphs-1e6.docx", uploads)
+    settings = Settings(index_dir=tmp_path / "index", embedder="hashing", corpus_dir=tmp_path / "corpus")
+
+    def in_process(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an upload was parsed inside the web server's process")
+
+    for module in (loaders, corpus_tab, ingest_mod, worker):  # and every name it was imported under
+        if hasattr(module, "load_document"):
+            monkeypatch.setattr(module, "load_document", in_process)
+    with gr.Blocks():
+        tab = CorpusTab(LiveSettings(settings))
+    status, *_ = tab.add_files([str(good), str(bad)], progress=lambda *a, **k: None)
+    assert "✔ 已入库：述职报告.txt" in status, status
+    assert "paragraphs-1e6.docx" in status and "段落超过单篇范文 30000 段的上限" in status, status
+    assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == ["述职报告.txt"]
+    assert [d["title"] for d in list_documents(settings)] != []

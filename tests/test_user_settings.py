@@ -190,6 +190,9 @@ def test_one_users_endpoint_never_receives_another_users_drafts_or_the_server_ke
             before = len(recorder.requests)
             page_c.reload()
             page_c.wait_for_selector("#topic textarea, #topic input")
+            # the reloaded page reopens the draft it was writing (fields included): wait for that first, or it
+            # overwrites the topic typed next
+            wait_for_text(page_c, "draft-status", "已打开本窗口正在写的草稿", timeout=60_000)
             _draft(page_c, "用户丙的第二份汇报")
             assert len(recorder.requests) == before and "用户丙的第二份汇报" in _prompts(server_llm)
             assert SERVER_KEY not in json.dumps(recorder.headers)

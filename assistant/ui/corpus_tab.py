@@ -18,8 +18,8 @@ import gradio as gr
 
 from ..doctypes import load_doctypes
 from ..errors import UserError, describe_os_error
-from ..index import ingest
-from ..index.loaders import SUPPORTED_SUFFIXES, load_document
+from ..index import ingest, worker
+from ..index.loaders import SUPPORTED_SUFFIXES
 from ..index.retrieval import Retriever
 from ..records import ROLES
 from .library_view import document_html, hits_html
@@ -206,8 +206,10 @@ class CorpusTab:
             path = Path(raw)
             try:
                 name = safe_upload_name(path.name)
-                document = load_document(path)
-                if not document.text.strip():
+                # read in a limited worker process, as the ingest below does: a hostile upload that would
+                # take minutes or gigabytes to parse fails alone and never runs inside the web server
+                parts = worker.read_file(path, {}, None, settings, isolate=True)
+                if not any(part.document.text.strip() for part in parts):
                     raise UserError(f"文件“{path.name}”没有可读的文字。")
             except UserError as exc:
                 problems.append(str(exc) if path.name in str(exc) else f"{path.name}：{exc}")
