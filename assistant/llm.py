@@ -10,7 +10,8 @@ nowhere else; every message this module produces is scrubbed of it.
 Every answer is bounded, whatever the server does: the first text must come within ``llm_timeout``, no gap
 between pieces may exceed ``llm_idle_timeout``, the whole answer must end by a deadline (``llm_deadline``, or
 derived from ``max_tokens``: ``llm_timeout`` plus ``max_tokens`` at ``MIN_TOKENS_PER_SECOND``), and it may
-hold at most ``llm_max_chars`` characters. A server that drips, stalls with the stream open, streams forever
+hold at most ``llm_max_chars`` characters; once text flows it must keep at least ``llm_min_rate`` characters a
+second over any ``llm_rate_window`` seconds. A server that drips, stalls with the stream open, streams forever
 or sends an endless line is cut off with a ``BackendError`` naming which limit it passed. The HTTP client
 reads on a worker thread, so the caller's wait is exact even while a read blocks; the worker's own reads
 are capped in bytes (and per line) so that an endless body without a newline cannot grow memory, and it
@@ -22,6 +23,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +37,30 @@ DEFAULT_MAX_TOKENS = 4096  # what a caller that names no max_tokens may get
 MIN_TOKENS_PER_SECOND = 5  # slower than this the whole-answer deadline passes: a server this slow is stuck
 BYTES_PER_CHAR = 512  # an SSE event carries ~150-400 bytes of JSON around each token
 MAX_LINE_BYTES = 1 << 20  # one SSE line (one event); a body that sends more without a newline is not SSE
+
+
+class _Pace:
+    """The output rate once text flows: a server that sends a token every few seconds keeps within the idle
+    limit and would hold a writer (and a draft slot) until the whole-answer deadline, minutes away. Over any
+    ``window`` seconds after the first text, fewer than ``min_rate`` characters a second is too slow."""
+
+    def __init__(self, min_rate: float, window: float) -> None:
+        self.min_rate, self.window = min_rate, window
+        self.marks: deque[tuple[float, int]] = deque()  # (time, characters received by then)
+
+    def add(self, received: int) -> int:
+        """Record the total so far; the characters of the last window when that is too few, else 0."""
+        if self.min_rate <= 0 or self.window <= 0:
+            return 0
+        now = time.monotonic()
+        self.marks.append((now, received))
+        start = now - self.window
+        if self.marks[0][0] > start:
+            return 0  # text has flowed for less than a window
+        while len(self.marks) > 1 and self.marks[1][0] <= start:
+            self.marks.popleft()
+        got = received - self.marks[0][1]
+        return max(got, 1) if got < self.min_rate * self.window else 0
 
 
 class _Cut(Exception):
@@ -102,6 +128,8 @@ class Limits:
     total: float  # the whole answer
     max_chars: int
     max_tokens: int
+    min_rate: float = 0.0  # characters per second, over ``window`` seconds once text flows (0: no floor)
+    window: float = 0.0
 
 
 def limits_for(settings: Settings, max_tokens: int | None = None) -> Limits:
@@ -113,6 +141,8 @@ def limits_for(settings: Settings, max_tokens: int | None = None) -> Limits:
         total=float(total),
         max_chars=int(settings.llm_max_chars),
         max_tokens=tokens,
+        min_rate=float(settings.llm_min_rate),
+        window=float(settings.llm_rate_window),
     )
 
 
@@ -215,6 +245,7 @@ class LLMClient:
         )
         reader.start()
         received = 0
+        pace = _Pace(limits.min_rate, limits.window)
         url = self.settings.llm_base_url
         try:
             while True:
@@ -238,6 +269,13 @@ class LLMClient:
                     finished = value
                     break
                 received += len(value)
+                if slow := pace.add(received):
+                    raise BackendStalledError(
+                        self.scrub(
+                            f"大模型服务 {url} 在 {limits.window:g} 秒内只输出了 {slow} 字（输出过慢，"
+                            f"低于每秒 {limits.min_rate:g} 字），已停止等待"
+                        )
+                    )
                 if received > limits.max_chars:
                     raise BackendStalledError(
                         self.scrub(f"大模型服务 {url} 的回答超过 {limits.max_chars} 字仍未结束，已停止接收")

@@ -37,6 +37,10 @@ class Settings:
     llm_idle_timeout: float = 30.0  # longest pause between two pieces of an answer
     llm_deadline: float = 0.0  # seconds for a whole answer; 0: llm_timeout + max_tokens at 5 tokens/s
     llm_max_chars: int = 60_000  # characters one answer may hold (a section is a few thousand)
+    # slowest output accepted once text flows: fewer characters than this per second over llm_rate_window
+    # seconds is a stuck server (one token every 5 s), not a slow CPU model (2-5 tokens/s)
+    llm_min_rate: float = 1.0
+    llm_rate_window: float = 30.0
     llm_temperature: float = 0.3
     llm_revise: bool = False  # one more call reviews the whole model draft and applies targeted edits
     host: str = "127.0.0.1"

@@ -118,6 +118,18 @@ def test_the_time_to_fallback_is_bounded_by_each_limit(settings: Settings) -> No
         assert took <= 3 * bound + 1, (mode, took)
 
 
+def test_a_server_that_keeps_dripping_is_cut_off_by_its_rate_long_before_the_deadline(
+    settings: Settings,
+) -> None:
+    """A token every 0.5 s never trips the idle limit; with a floor of 5 characters a second over 2 s it is
+    given up on after about 2 s, not at the whole-answer deadline (here 60 s)."""
+    with HostileOpenAI("drip", interval=0.5) as server:
+        s = limited(settings, server).with_overrides(llm_deadline=60.0, llm_min_rate=5.0, llm_rate_window=2.0)
+        with pytest.raises(BackendError, match="输出过慢，低于每秒 5 字") as failed:
+            _, took = within(30, lambda: list(LLMClient(s).stream("系统", "用户", max_tokens=100)))
+    assert "2 秒内只输出了" in str(failed.value)
+
+
 def test_a_silent_server_fails_on_the_first_text_limit(settings: Settings) -> None:
     with SilentServer() as silent:
         s = settings.with_overrides(
@@ -131,6 +143,7 @@ def test_default_limits_suit_a_real_model() -> None:
     limits = limits_for(Settings())
     assert limits.first == 60 and limits.idle == 30 and limits.max_chars == 60_000
     assert limits.max_tokens == DEFAULT_MAX_TOKENS and limits.total == 60 + DEFAULT_MAX_TOKENS / 5
+    assert limits.min_rate == 1.0 and limits.window == 30  # a token every 5 s is cut after ~30 s of it
     section = limits_for(Settings(), max_tokens_for(600))  # 600 characters and a reasoning block
     assert section.max_tokens == 1984 and section.total == pytest.approx(60 + 1984 / 5)
     assert limits_for(Settings(llm_deadline=90), 100).total == 90  # an explicit deadline wins
