@@ -192,6 +192,29 @@ def test_a_number_that_only_matches_by_coincidence_is_caught() -> None:
     assert "只是数值相同" in result.reason
 
 
+def test_a_number_is_tied_to_the_words_around_it_not_to_the_start_of_a_long_sentence() -> None:
+    request = DraftRequest(
+        "work-report", "医保服务", unit="市医疗保障局", materials=["2024年开展医保政策宣讲36场次。"]
+    )
+    text = "标题\n尊敬的各位领导，同志们：\n根据会议安排，现将有关情况汇报如下：\n{}\n汇报完毕，不当之处，请各位领导批评指正，谢谢。"
+    lead = (
+        "抽调党员干部中的骨干人员，定期分赴各乡镇、定点医药机构，围绕城乡居民医保报销政策的调整、城镇职工门诊共济保障、"
+        "依申请医疗救助、参保缴费、掌上办（网上办）及医保电子凭证使用等群众关心的内容，"
+    )
+
+    def numbers(body: str):
+        card = metrics.score_draft(
+            text.format(body), "work-report", request, prompts_dir=PROJECT_ROOT / "prompts"
+        )
+        return card.get("numbers")
+
+    # the figure is said of the writer's fact (宣讲…36场次), 90 characters into the sentence
+    assert numbers(lead + "开展医保政策大宣讲活动36场次。").passed is True
+    # the same value, said of something else, late in a long sentence: a coincidence
+    late = numbers(lead + "累计走访定点医药机构36家。")
+    assert late.passed is False and late.details["coincidences"]
+
+
 def test_sameness_counts_sentences_shared_with_other_topics() -> None:
     shared = "严格落实一岗双责责任制，形成一级抓一级、层层抓落实的工作格局。"
     own = "防汛工作要坚持抓早抓小，突出防御重点。"
