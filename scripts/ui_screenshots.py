@@ -55,16 +55,16 @@ def screens(browser, url: str, width: int, height: int) -> list[Path]:
     shots.append(shoot(page, "04-draft-done-source", width, height))
 
     page.locator("#part-pick input").click()
-    page.locator("[role=option]", has_text="二、").first.click()
-    page.locator("#part-target input, #part-target textarea").first.fill("300")
+    page.locator("[role=option]", has_text="一、").first.click()  # the longest part
+    page.locator("#part-target input, #part-target textarea").first.fill("250")
     page.locator("#part-shorten").click()
     page.locator("#draft-status", has_text="已缩写").wait_for(timeout=120_000)
-    page.locator("#part-diff").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#part-diff').scrollIntoView({block: 'start'})")
     shots.append(shoot(page, "05-part-shortened-before-after", width, height))
 
     page.locator("#part-edit").click()
     page.locator("#part-text textarea").wait_for(timeout=30_000)
-    page.locator("#part-text").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#part-editor').scrollIntoView({block: 'start'})")
     shots.append(shoot(page, "06-part-editing", width, height))
 
     page.evaluate("window.scrollTo(0, 0)")

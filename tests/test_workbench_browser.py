@@ -94,6 +94,7 @@ def test_edit_a_part_then_export_it_with_and_without_the_source_list(app, tmp_pa
         assert added in _view(page)
         assert "修改后" in text_of(page, "part-diff") and added in text_of(page, "part-diff")
         assert "必查" in text_of(page, "checklist")  # re-checked
+        assert "没有范文库索引" not in text_of(page, "checklist")  # against the library the page uses
 
         word = _docx_text(_download(page, "dl-docx", tmp_path))
         assert added in word and "市医保局机关党支部" in word
@@ -443,3 +444,24 @@ def test_leaving_a_draft_in_progress_asks_first(app) -> None:
         fresh.on("dialog", lambda d: (seen.append(d.type), d.accept()))
         fresh.close(run_before_unload=True)
         assert seen == []
+
+
+def test_an_empty_library_says_where_to_upload_in_the_uis_own_words(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    settings = load_settings(
+        index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"
+    )
+    with serve(settings) as url, chromium() as browser:
+        page = open_page(new_context(browser), url)
+        wait_for_text(page, "library-hint", "范文库还是空的", timeout=30_000)
+        assert "“范文库”页上传" in text_of(page, "library-hint")
+        _request(page, "述职报告", "2024年度抓基层党建工作", "市医保局机关党支部", "理论学习")
+        click(page, "draft-btn")
+        wait_for_text(page, "draft-status", "范文库还是空的", timeout=120_000)
+        assert "“范文库”页上传" in text_of(page, "draft-status")
+        assert "python" not in page.locator("body").inner_text()  # no command a writer cannot run
+        page.get_by_role("tab", name="范文库").click()
+        fill(page, "lib-query", "三会一课")
+        click(page, "lib-search")
+        wait_for_text(page, "lib-results", "范文库还是空的", timeout=30_000)
+        assert "上传" in text_of(page, "lib-results") and "ingest" not in text_of(page, "lib-results")

@@ -12,13 +12,29 @@ from ..records import Passage
 from .render import ROLE_NAMES
 
 SOURCE_NAMES = {"metadata": "目录文件给定", "detected": "自动识别", "override": "人工更正"}
-WARNING_NAMES = {
+WARNING_NAMES = {  # for warnings stored without a label of their own (indexes built before labels)
     "placeholder": "占位符或涂改标记",
-    "redaction": "涂改标记",
-    "typo": "错别字",
-    "tifa": "提法",
-    "gap": "缺字或乱码",
+    "redaction": "脱敏或占位标记",
+    "marker": "修改标记",
+    "typo": "错字或残缺",
+    "tifa": "提法有误",
+    "dated": "过时表述",
+    "gap": "疑似抓取残缺",
+    "duplicate": "疑似重复文档",
 }
+
+
+def warning_line(warning: dict[str, Any]) -> str:
+    """One ingest warning in Chinese: its name, what was found (with the correction when the label gives
+    one) and where. The stored ``label`` ("提法有误：“…”应为“…”") is preferred; the kind is never shown raw."""
+    label = str(warning.get("label") or "")
+    name, _, detail = label.partition("：")
+    if not name:
+        name = WARNING_NAMES.get(str(warning.get("kind") or ""), "问题")
+    detail = detail or str(warning.get("text") or "")
+    context = str(warning.get("context") or "")
+    where = f" <span class='gw-note'>…{escape(context)}…</span>" if context else ""
+    return f"<li><b>{escape(name)}</b>：{escape(detail)}{where}</li>"
 
 
 def hits_html(query: str, passages: list[Passage], labels: dict[str, str]) -> str:
@@ -67,20 +83,7 @@ def document_html(doc: dict[str, Any], sections: list[dict[str, Any]], labels: d
     parts.append(f"<p><b>文件</b>：{where} · {doc.get('chars', 0)} 字 · {doc.get('chunks', 0)} 个片段</p>")
     warnings = doc.get("warnings") or []
     if warnings:
-        rows = []
-        for w in warnings:
-            if not isinstance(w, dict):
-                continue
-            kind = WARNING_NAMES.get(str(w.get("kind") or ""), str(w.get("kind") or "问题"))
-            rows.append(
-                f"<li><b>{escape(kind)}</b>：{escape(str(w.get('text') or ''))}"
-                + (
-                    f" <span class='gw-note'>…{escape(str(w.get('context') or ''))}…</span>"
-                    if w.get("context")
-                    else ""
-                )
-                + "</li>"
-            )
+        rows = [warning_line(w) for w in warnings if isinstance(w, dict)]
         parts.append(
             f"<p><b>入库时发现的问题（{len(rows)} 处）</b></p><ul class='gw-warn'>{''.join(rows)}</ul>"
         )
