@@ -67,6 +67,10 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
   #draft-column { min-width: 400px !important; flex: 5 1 400px !important; }
   #side-column { min-width: 230px !important; flex: 3 1 230px !important; }
   .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
+  /* a point, its section and its two buttons on one line in the narrow form column */
+  .gw-osec .row:has([id^=ol-mv-]) { flex-wrap: nowrap !important; }
+  .gw-osec [id^=ol-p-] { min-width: min(60px, 100%) !important; }
+  .gw-osec [id^=ol-mv-] { min-width: min(88px, 100%) !important; }
 }
 """
 
