@@ -148,6 +148,13 @@ def test_outline_sections_reorder_points_move_and_the_draft_follows(app) -> None
         click(page, "outline-btn")
         heading = page.locator("#ol-h-0 input, #ol-h-0 textarea").first
         heading.wait_for(timeout=60_000)
+        # at 1440×900 the outline (below the form) is brought into view, and 生成正文 stays in view
+        page.wait_for_function(
+            "document.querySelector('#ol-h-0').getBoundingClientRect().top < window.innerHeight",
+            timeout=10_000,
+        )
+        assert page.evaluate("window.scrollY") > 0
+        _assert_in_view(page, "draft-btn")
         first, second = (
             heading.input_value(),
             page.locator("#ol-h-1 input, #ol-h-1 textarea").first.input_value(),
@@ -171,10 +178,21 @@ def test_outline_sections_reorder_points_move_and_the_draft_follows(app) -> None
             "#outline-editor"
         ).inner_text().replace("（", "")
         _draft(page)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_timeout(300)
+        for elem_id in ("draft-btn", "part-rewrite", "part-undo"):  # the toolbars stick at the top
+            _assert_in_view(page, elem_id)
         text = _view(page)
         assert text.index(second) < text.index(first)  # the sections in the writer's order
         assert "规范党内组织生活" in text and "加强党支部班子建设" in text
         assert f"一、{second}" in text  # numbering follows the new order
+
+
+def _assert_in_view(page, elem_id: str) -> None:
+    box = page.locator(f"#{elem_id}").first.bounding_box()
+    size = page.viewport_size
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (elem_id, box)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (elem_id, box)
 
 
 def _settled(page, *endings: str) -> str:

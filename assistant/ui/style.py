@@ -1,9 +1,10 @@
 """The page's look and its few lines of browser script.
 
-The preview follows the Word file (``draft.export``): title centred, level-1 headings in a sans face with the
-body's two-character indent (not centred), 楷体 run-in level-2 headings, 仿宋-like serif body. The toolbars
-stay in view while the draft scrolls (the part tools under the toolbar at its measured height). The script asks before a tab is left while a draft is being written or
-the form has changes not yet in a saved draft (``#work-state`` says which; typing marks the form changed).
+The preview follows the Word file (``draft.export``): title centred, level-1 headings in a sans (黑体) face
+with the body's two-character indent (not centred, not bold), 楷体 run-in level-2 headings (not bold), 仿宋-like
+serif body. The toolbars stay in view while the draft scrolls (the part tools under the toolbar at its
+measured height). The script asks before a tab is left while a draft is being written or the form has changes
+not yet in a saved draft (``#work-state`` says which; typing marks the form changed).
 """
 
 CSS = """
@@ -17,6 +18,9 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
   padding: 6px 4px; border-bottom: 1px solid var(--border-color-primary); align-items: center; gap: 8px; }
 #draft-status { flex: 1 1 240px; min-width: 200px; font-size: 14px; }
 #draft-status p { margin: 0; }
+/* the middle column as tall as the form, so its tools can stick all the way down; its parts keep their height */
+#draft-column { align-self: stretch !important; }
+#draft-column > * { flex-grow: 0 !important; }
 #part-tools { position: sticky; top: var(--gw-toolbar-h, 58px); z-index: 50; background: var(--background-fill-primary);
   padding-bottom: 4px; }
 #part-tools button { white-space: nowrap; }
@@ -27,9 +31,9 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
 .gw-title { text-align: center; font-size: 22px; font-weight: bold; margin: 0.3em 0 0.2em !important; }
 .gw-subtitle { text-align: center; font-family: "KaiTi", "楷体", "Noto Serif CJK SC", serif; }
 .gw-sal { text-indent: 0; }
-.gw-h1 { text-indent: 2em; font-family: "Noto Sans CJK SC", "SimHei", "黑体", sans-serif; font-weight: bold; }
+.gw-h1 { text-indent: 2em; font-family: "Noto Sans CJK SC", "SimHei", "黑体", sans-serif; font-weight: 500; }
 .gw-h2, .gw-p { text-indent: 2em; }
-.gw-runin { font-family: "KaiTi", "楷体", "Noto Serif CJK SC", serif; font-weight: bold; }
+.gw-runin { font-family: "KaiTi", "楷体", "Noto Serif CJK SC", serif; }  /* 楷体, not bold, as in the Word file */
 .gw-s { cursor: pointer; border-radius: 2px; }
 .gw-s:hover { background: rgba(80, 130, 230, 0.12); }
 .gw-s.sel { background: rgba(80, 130, 230, 0.25); outline: 1px solid rgba(80, 130, 230, 0.6); }
