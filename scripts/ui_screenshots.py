@@ -23,10 +23,10 @@ OUT = Path(__file__).resolve().parent.parent / "tests" / "screenshots"
 SIZES = ((1440, 900), (1024, 768))
 
 
-def shoot(page, name: str, width: int, height: int) -> Path:
+def shoot(page, name: str, width: int, height: int, settle: int = 600) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}-{width}x{height}.png"
-    page.wait_for_timeout(600)
+    page.wait_for_timeout(settle)
     page.screenshot(path=str(path))
     return path
 
@@ -47,24 +47,31 @@ def screens(browser, url: str, width: int, height: int) -> list[Path]:
 
     page.evaluate("window.scrollTo(0, 0)")
     page.locator("#draft-btn").click()
-    page.locator("#draft-view .gw-streaming .gw-p").first.wait_for(timeout=300_000)
-    shots.append(shoot(page, "03-draft-streaming", width, height))
+    streaming = page.wait_for_function(  # a body line while streaming (a warm composer may finish first)
+        """() => document.querySelector('#draft-view .gw-streaming .gw-p') ? 'streaming'
+               : document.querySelector('#draft-status').innerText.includes('草稿已完成') ? 'done' : null""",
+        timeout=300_000,
+        polling=50,
+    ).json_value()
+    if streaming != "streaming":
+        print(f"note: the draft finished before a streaming frame was seen at {width}x{height}")
+    shots.append(shoot(page, "03-draft-streaming", width, height, settle=0))  # before it is done
     page.locator("#draft-status", has_text="草稿已完成").wait_for(timeout=600_000)
     page.locator('#draft-view .gw-s[data-src]:not([data-src=""])').nth(2).click()
     page.locator("#sentence-sources", has_text="《").wait_for(timeout=30_000)
     shots.append(shoot(page, "04-draft-done-source", width, height))
 
     page.locator("#part-pick input").click()
-    page.locator("[role=option]", has_text="二、").first.click()
-    page.locator("#part-target input, #part-target textarea").first.fill("300")
+    page.locator("[role=option]", has_text="一、").first.click()  # the longest part
+    page.locator("#part-target input, #part-target textarea").first.fill("250")
     page.locator("#part-shorten").click()
     page.locator("#draft-status", has_text="已缩写").wait_for(timeout=120_000)
-    page.locator("#part-diff").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#part-diff').scrollIntoView({block: 'start'})")
     shots.append(shoot(page, "05-part-shortened-before-after", width, height))
 
     page.locator("#part-edit").click()
     page.locator("#part-text textarea").wait_for(timeout=30_000)
-    page.locator("#part-text").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#part-editor').scrollIntoView({block: 'start'})")
     shots.append(shoot(page, "06-part-editing", width, height))
 
     page.evaluate("window.scrollTo(0, 0)")
@@ -101,8 +108,14 @@ def main(argv: list[str] | None = None) -> int:
         chromium() as browser,
     ):
         for width, height in SIZES:
-            for path in screens(browser, url, width, height):
-                print(path.relative_to(OUT.parent.parent))
+            try:
+                for path in screens(browser, url, width, height):
+                    print(path.relative_to(OUT.parent.parent))
+            except Exception:  # keep what the page showed when a step timed out
+                for context in browser.contexts:
+                    for page in context.pages:
+                        page.screenshot(path=str(OUT / "run" / f"failed-{width}x{height}.png"))
+                raise
     return 0
 
 

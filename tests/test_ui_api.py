@@ -256,6 +256,15 @@ def test_streamed_sections_show_as_they_arrive_and_errors_reach_the_page() -> No
     assert "### 述职报告" in view.markdown() and "一、履职情况\n\n认真学习。" in view.markdown()
     assert view.warnings == ["大模型不可用，已改用离线组稿"]
 
+    # a section announced by its bare heading whose text brings the numbered one shows it once
+    view.apply("section_start", {"key": "problems", "heading": "存在的问题"})
+    assert view.lines("problems") == ["存在的问题"]
+    view.apply("section_delta", {"key": "problems", "text": "二、存"})
+    assert view.lines("problems") == ["二、存"]
+    view.apply("section_delta", {"key": "problems", "text": "在的问题\n学习不够深入。"})
+    assert view.lines("problems") == ["二、存在的问题", "学习不够深入。"]
+    assert view.markdown().count("存在的问题") == 1
+
     def failing(on_event):
         raise InputError("未知的文种")
 

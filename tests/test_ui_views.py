@@ -183,3 +183,25 @@ def test_the_generator_line_has_no_keys_or_template_versions() -> None:
     line = generator_label(draft)
     assert "离线组稿" in line and "重写“二、存在的问题”" in line
     assert "模板" not in line and "problems" not in line and "v1" not in line
+
+
+def test_the_document_view_names_every_ingest_warning_in_chinese_with_its_correction() -> None:
+    from assistant.ui.library_view import document_html
+
+    warnings = [
+        {
+            "kind": "dated",
+            "label": "过时表述：“贫困户”应为“脱贫户、监测对象”",
+            "text": "贫困户",
+            "context": "开展结对帮扶贫困户活动",
+        },
+        {"kind": "tifa", "label": "提法有误：“四个意识”写法有误", "text": "4个意识", "context": ""},
+        {"kind": "gap", "text": "提出项", "context": "提出项任务清单"},  # an older index: no label
+        {"kind": "something-new", "text": "某处"},
+    ]
+    doc = {"title": "测试文档", "doc_type": "duty-report", "type_source": "detected", "warnings": warnings}
+    html = document_html(doc, [], {"duty-report": "述职报告"})
+    assert "入库时发现的问题（4 处）" in html
+    assert "<b>过时表述</b>：“贫困户”应为“脱贫户、监测对象”" in html and "开展结对帮扶贫困户活动" in html
+    assert "<b>提法有误</b>" in html and "<b>疑似抓取残缺</b>：提出项" in html and "<b>问题</b>：某处" in html
+    assert not any(kind in html for kind in ("dated", "tifa", "something-new", ">gap<"))

@@ -94,6 +94,7 @@ def test_edit_a_part_then_export_it_with_and_without_the_source_list(app, tmp_pa
         assert added in _view(page)
         assert "修改后" in text_of(page, "part-diff") and added in text_of(page, "part-diff")
         assert "必查" in text_of(page, "checklist")  # re-checked
+        assert "没有范文库索引" not in text_of(page, "checklist")  # against the library the page uses
 
         word = _docx_text(_download(page, "dl-docx", tmp_path))
         assert added in word and "市医保局机关党支部" in word
@@ -147,6 +148,13 @@ def test_outline_sections_reorder_points_move_and_the_draft_follows(app) -> None
         click(page, "outline-btn")
         heading = page.locator("#ol-h-0 input, #ol-h-0 textarea").first
         heading.wait_for(timeout=60_000)
+        # at 1440×900 the outline (below the form) is brought into view, and 生成正文 stays in view
+        page.wait_for_function(
+            "document.querySelector('#ol-h-0').getBoundingClientRect().top < window.innerHeight",
+            timeout=10_000,
+        )
+        assert page.evaluate("window.scrollY") > 0
+        _assert_in_view(page, "draft-btn")
         first, second = (
             heading.input_value(),
             page.locator("#ol-h-1 input, #ol-h-1 textarea").first.input_value(),
@@ -170,10 +178,21 @@ def test_outline_sections_reorder_points_move_and_the_draft_follows(app) -> None
             "#outline-editor"
         ).inner_text().replace("（", "")
         _draft(page)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_timeout(300)
+        for elem_id in ("draft-btn", "part-rewrite", "part-undo"):  # the toolbars stick at the top
+            _assert_in_view(page, elem_id)
         text = _view(page)
         assert text.index(second) < text.index(first)  # the sections in the writer's order
         assert "规范党内组织生活" in text and "加强党支部班子建设" in text
         assert f"一、{second}" in text  # numbering follows the new order
+
+
+def _assert_in_view(page, elem_id: str) -> None:
+    box = page.locator(f"#{elem_id}").first.bounding_box()
+    size = page.viewport_size
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (elem_id, box)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (elem_id, box)
 
 
 def _settled(page, *endings: str) -> str:
@@ -443,3 +462,24 @@ def test_leaving_a_draft_in_progress_asks_first(app) -> None:
         fresh.on("dialog", lambda d: (seen.append(d.type), d.accept()))
         fresh.close(run_before_unload=True)
         assert seen == []
+
+
+def test_an_empty_library_says_where_to_upload_in_the_uis_own_words(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    settings = load_settings(
+        index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"
+    )
+    with serve(settings) as url, chromium() as browser:
+        page = open_page(new_context(browser), url)
+        wait_for_text(page, "library-hint", "范文库还是空的", timeout=30_000)
+        assert "“范文库”页上传" in text_of(page, "library-hint")
+        _request(page, "述职报告", "2024年度抓基层党建工作", "市医保局机关党支部", "理论学习")
+        click(page, "draft-btn")
+        wait_for_text(page, "draft-status", "范文库还是空的", timeout=120_000)
+        assert "“范文库”页上传" in text_of(page, "draft-status")
+        assert "python" not in page.locator("body").inner_text()  # no command a writer cannot run
+        page.get_by_role("tab", name="范文库").click()
+        fill(page, "lib-query", "三会一课")
+        click(page, "lib-search")
+        wait_for_text(page, "lib-results", "范文库还是空的", timeout=30_000)
+        assert "上传" in text_of(page, "lib-results") and "ingest" not in text_of(page, "lib-results")

@@ -33,6 +33,12 @@ REMEMBER_JS = """(v) => {
   if (v) sessionStorage.setItem('gongwen-draft-id', v); else sessionStorage.removeItem('gongwen-draft-id');
   return v;
 }"""
+SHOW_OUTLINE_JS = """() => setTimeout(() => {
+  const status = document.querySelector('#draft-status');
+  if (status && status.innerText.startsWith('提纲已生成')) {
+    document.querySelector('#outline-head')?.scrollIntoView({block: 'start'});
+  }
+}, 200)"""
 STATE_JS = "(v) => { window.__gwState = v; if (String(v).startsWith('saved') || v === 'clean') window.__gwDirty = false; return v; }"
 
 
@@ -126,7 +132,7 @@ class DraftTab:
                             height=90,
                             elem_id="materials-files",
                         )
-                gr.Markdown("#### 提纲")
+                gr.Markdown("#### 提纲", elem_id="outline-head")
                 self.outline = OutlineEditor(settings.prompts_dir, self.status)
             with gr.Column(scale=5, min_width=440, elem_id="draft-column"):
                 self.bench = Workbench(live, self.doc, endpoint, self.status)
@@ -173,7 +179,7 @@ class DraftTab:
             inputs=[*self.form, self.outline.rev],
             outputs=[self.outline.state, self.outline.rev, self.status],
             **common,
-        )
+        ).then(None, js=SHOW_OUTLINE_JS, api_visibility="private", show_progress="hidden")
         self.stream_outputs = list(
             dict.fromkeys(
                 [self.status, self.work_state, self.outline.state, self.outline.rev, *self.record_outputs]

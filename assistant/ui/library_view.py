@@ -17,6 +17,19 @@ SOURCE_NAMES = {"metadata": "目录文件给定", "detected": "自动识别", "o
 WARNING_NAMES = {**hygiene.KIND_LABELS, "duplicate": "疑似重复文档"}
 
 
+def warning_line(warning: dict[str, Any]) -> str:
+    """One ingest warning in Chinese: its name, what was found (with the correction when the label gives
+    one) and where. The stored ``label`` ("提法有误：“…”应为“…”") is preferred; the kind is never shown raw."""
+    label = str(warning.get("label") or "")
+    name, _, detail = label.partition("：")
+    if not name:
+        name = WARNING_NAMES.get(str(warning.get("kind") or ""), "问题")
+    detail = detail or str(warning.get("text") or "")
+    context = str(warning.get("context") or "")
+    where = f" <span class='gw-note'>…{escape(context)}…</span>" if context else ""
+    return f"<li><b>{escape(name)}</b>：{escape(detail)}{where}</li>"
+
+
 def hits_html(query: str, passages: list[Passage], labels: dict[str, str]) -> str:
     if not passages:
         return f"<p class='gw-note'>没有找到与“{escape(query)}”相关的范文片段。可换个说法，或去掉文种、作用的限制。</p>"
@@ -67,25 +80,7 @@ def document_html(doc: dict[str, Any], sections: list[dict[str, Any]], labels: d
     parts.append(f"<p><b>文件</b>：{where} · {doc.get('chars', 0)} 字 · {doc.get('chunks', 0)} 个片段</p>")
     warnings = doc.get("warnings") or []
     if warnings:
-        rows = []
-        for w in warnings:
-            if not isinstance(w, dict):
-                continue
-            kind = WARNING_NAMES.get(str(w.get("kind") or ""), str(w.get("kind") or "问题"))
-            label = str(w.get("label") or "")
-            # a 提法/typo label says what is right (“重业务轻的思想”应为“重业务轻党建的思想”…): show it whole
-            detail = (
-                label.split("：", 1)[1] if "应为" in label and "：" in label else str(w.get("text") or "")
-            )
-            rows.append(
-                f"<li><b>{escape(kind)}</b>：{escape(detail)}"
-                + (
-                    f" <span class='gw-note'>…{escape(str(w.get('context') or ''))}…</span>"
-                    if w.get("context")
-                    else ""
-                )
-                + "</li>"
-            )
+        rows = [warning_line(w) for w in warnings if isinstance(w, dict)]
         parts.append(
             f"<p><b>入库时发现的问题（{len(rows)} 处）</b></p><ul class='gw-warn'>{''.join(rows)}</ul>"
         )

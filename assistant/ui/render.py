@@ -168,11 +168,9 @@ def stream_html(view: StreamView, progress: str) -> str:
     if view.title:
         out.append(f'<p class="gw-title">{escape(view.title)}</p>')
     for key in view.order:
-        for line in view.text.get(key, "").splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            css = "gw-h1" if re.match(r"^[一二三四五六七八九十]+、", line) else "gw-p"
+        head = view.heads.get(key, "")
+        for line in view.lines(key):
+            css = "gw-h1" if line == head or re.match(r"^[一二三四五六七八九十]+、", line) else "gw-p"
             out.append(f'<p class="{css}">{escape(line)}</p>')
     out.append(f'<p class="gw-progress">{escape(progress)}</p></div>')
     return "".join(out)

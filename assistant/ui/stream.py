@@ -9,12 +9,15 @@ the queue and yields page updates.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import Draft, Outline
+
+_NUMBER_RE = re.compile(r"^[一二三四五六七八九十]+、")
 
 # what the sources panel keeps of a retrieved passage (the text is fetched on click, not stored per draft)
 PASSAGE_KEYS = ("chunk_id", "doc_id", "title", "heading_path", "role")
@@ -33,6 +36,7 @@ class StreamView:
     title: str = ""
     order: list[str] = field(default_factory=list)
     text: dict[str, str] = field(default_factory=dict)
+    heads: dict[str, str] = field(default_factory=dict)  # a section's heading until its text brings its own
     warnings: list[str] = field(default_factory=list)
     passages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -48,8 +52,8 @@ class StreamView:
         elif kind == "section_start":
             if key not in self.text:
                 self.order.append(key)
-            heading = data.get("heading") or ""
-            self.text[key] = f"{heading}\n" if heading else ""
+            self.heads[key] = str(data.get("heading") or "")
+            self.text[key] = ""
         elif kind == "section_delta":
             if key not in self.text:
                 self.order.append(key)
@@ -68,6 +72,17 @@ class StreamView:
             if message:
                 self.warnings.append(str(message))
 
+    def lines(self, key: str) -> list[str]:
+        """A section's lines as they stand: its announced heading first until the text arrives with its own
+        numbered heading (``一、履职情况`` replaces ``履职情况``; never both)."""
+        lines = [line.strip() for line in self.text.get(key, "").splitlines() if line.strip()]
+        head = self.heads.get(key, "")
+        if head and lines:
+            core = _NUMBER_RE.sub("", lines[0])
+            if lines[0].endswith(head) or (core != lines[0] and head.startswith(core)):
+                return lines
+        return ([head] if head else []) + lines
+
     def retrieved(self) -> dict[str, list[dict[str, Any]]]:
         """Retrieved passages per section key, in section order."""
         keys = [k for k in self.order if k in self.passages]
@@ -75,8 +90,7 @@ class StreamView:
         return {k: self.passages[k] for k in keys}
 
     def markdown(self) -> str:
-        body = "\n".join(self.text[k] for k in self.order)
-        paragraphs = [line.strip() for line in body.splitlines() if line.strip()]
+        paragraphs = [line for k in self.order for line in self.lines(k)]
         head = f"### {self.title}\n\n" if self.title else ""
         return head + "\n\n".join(paragraphs) + "\n\n*（正在生成…）*"
 

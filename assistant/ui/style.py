@@ -1,20 +1,27 @@
 """The page's look and its few lines of browser script.
 
-The preview follows the Word file (``draft.export``): title centred, level-1 headings in a sans face with the
-body's two-character indent (not centred), 楷体 run-in level-2 headings, 仿宋-like serif body. The toolbars
-stay in view while the draft scrolls. The script asks before a tab is left while a draft is being written or
-the form has changes not yet in a saved draft (``#work-state`` says which; typing marks the form changed).
+The preview follows the Word file (``draft.export``): title centred, level-1 headings in a sans (黑体) face
+with the body's two-character indent (not centred, not bold), 楷体 run-in level-2 headings (not bold), 仿宋-like
+serif body. The toolbars stay in view while the draft scrolls (the part tools under the toolbar at its
+measured height). The script asks before a tab is left while a draft is being written or the form has changes
+not yet in a saved draft (``#work-state`` says which; typing marks the form changed).
 """
 
 CSS = """
 body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", sans-serif; }
+/* Gradio hides the container's overflow, which makes it the scroll box of every sticky toolbar inside (so
+   none sticks); clip cuts the same overflow without becoming a scroll container. */
+.gradio-container { overflow: clip !important; }
 #app-title { margin: 0; }
 #app-title h3 { margin: 0.2em 0; }
 #gw-toolbar { position: sticky; top: 0; z-index: 60; background: var(--background-fill-primary);
   padding: 6px 4px; border-bottom: 1px solid var(--border-color-primary); align-items: center; gap: 8px; }
 #draft-status { flex: 1 1 240px; min-width: 200px; font-size: 14px; }
 #draft-status p { margin: 0; }
-#part-tools { position: sticky; top: 58px; z-index: 50; background: var(--background-fill-primary);
+/* the middle column as tall as the form, so its tools can stick all the way down; its parts keep their height */
+#draft-column { align-self: stretch !important; }
+#draft-column > * { flex-grow: 0 !important; }
+#part-tools { position: sticky; top: var(--gw-toolbar-h, 58px); z-index: 50; background: var(--background-fill-primary);
   padding-bottom: 4px; }
 #part-tools button { white-space: nowrap; }
 #part-row { align-items: center; gap: 4px; flex-wrap: wrap; }
@@ -24,9 +31,9 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
 .gw-title { text-align: center; font-size: 22px; font-weight: bold; margin: 0.3em 0 0.2em !important; }
 .gw-subtitle { text-align: center; font-family: "KaiTi", "楷体", "Noto Serif CJK SC", serif; }
 .gw-sal { text-indent: 0; }
-.gw-h1 { text-indent: 2em; font-family: "Noto Sans CJK SC", "SimHei", "黑体", sans-serif; font-weight: bold; }
+.gw-h1 { text-indent: 2em; font-family: "Noto Sans CJK SC", "SimHei", "黑体", sans-serif; font-weight: 500; }
 .gw-h2, .gw-p { text-indent: 2em; }
-.gw-runin { font-family: "KaiTi", "楷体", "Noto Serif CJK SC", serif; font-weight: bold; }
+.gw-runin { font-family: "KaiTi", "楷体", "Noto Serif CJK SC", serif; }  /* 楷体, not bold, as in the Word file */
 .gw-s { cursor: pointer; border-radius: 2px; }
 .gw-s:hover { background: rgba(80, 130, 230, 0.12); }
 .gw-s.sel { background: rgba(80, 130, 230, 0.25); outline: 1px solid rgba(80, 130, 230, 0.6); }
@@ -52,14 +59,22 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
 .gw-cols del { color: #a11; background: #fde8e8; }
 .gw-cols ins { color: #161; background: #e3f6e3; text-decoration: none; }
 .gw-osec { padding: 4px; margin-bottom: 6px; }
-#checklist table { font-size: 13px; }
+.gw-osec [id^=ol-add-].block { border: 1px dashed var(--border-color-primary) !important; }
+#checklist { font-size: 13px; line-height: 1.6; }
+#checklist ul { padding-left: 0.2em; list-style: none; }
+#checklist li { margin: 0.15em 0; }
 #part-target { max-width: 70px; }
+#outline-head { scroll-margin-top: 70px; }
+#part-editor, #part-diff, #part-text { scroll-margin-top: calc(var(--gw-toolbar-h, 58px) + 110px); }
 @media (max-width: 1180px) {
-  #part-tools { top: 96px; }
   #request-form { min-width: 240px !important; flex: 3 1 240px !important; }
   #draft-column { min-width: 400px !important; flex: 5 1 400px !important; }
   #side-column { min-width: 230px !important; flex: 3 1 230px !important; }
   .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
+  /* a point, its section and its two buttons on one line in the narrow form column */
+  .gw-osec .row:has([id^=ol-mv-]) { flex-wrap: nowrap !important; }
+  .gw-osec [id^=ol-p-] { min-width: min(60px, 100%) !important; }
+  .gw-osec [id^=ol-mv-] { min-width: min(88px, 100%) !important; }
 }
 """
 
@@ -71,6 +86,13 @@ document.addEventListener('input', function (e) {
   var t = e.target;
   if (t && t.closest && t.closest('#request-form, #outline-editor, #part-editor')) { window.__gwDirty = true; }
 }, true);
+(function gwWatchToolbar() {  // the part tools stick right under the toolbar, however many lines it takes
+  var bar = document.querySelector('#gw-toolbar');
+  if (!bar || !window.ResizeObserver) { setTimeout(gwWatchToolbar, 300); return; }
+  new ResizeObserver(function () {
+    document.documentElement.style.setProperty('--gw-toolbar-h', bar.offsetHeight + 'px');
+  }).observe(bar);
+})();
 window.addEventListener('beforeunload', function (e) {
   if (window.__gwState === 'busy' || window.__gwDirty) { e.preventDefault(); e.returnValue = ''; return ''; }
 });

@@ -224,23 +224,19 @@ def document_rows(documents: list[dict[str, Any]], labels: dict[str, str]) -> li
 
 
 def checklist_markdown(scorecard: Any) -> str:
-    """The structure checklist (a ``metrics.Scorecard``) as a table: one row per check, hard requirements
-    first, then the count of 【待补：…】 places the writer still has to fill."""
+    """The structure checklist (a ``metrics.Scorecard``) as a list that fits the narrow side column: one line
+    per check (mark, name, 必查/参考, why), hard requirements first, then the count of 【待补：…】 places the
+    writer still has to fill."""
     results = sorted(scorecard.results, key=lambda r: not r.gate)
     rows = []
     placeholders = 0
     for result in results:
-        if result.passed is None:
-            mark = "—"
-        else:
-            mark = "✔ 通过" if result.passed else ("✘ 未通过" if result.gate else "△ 偏低")
+        mark = {None: "—", True: "✔"}.get(result.passed, "✘" if result.gate else "△")
         kind = "必查" if result.gate else "参考"
-        reason = str(result.reason).replace("|", "｜").replace("\n", " ")
-        rows.append(f"| {mark} | {result.label or result.name} | {kind} | {reason} |")
+        reason = str(result.reason).replace("\n", " ")
+        rows.append(f"- {mark} **{result.label or result.name}**（{kind}）：{reason}")
         if result.name == "leftovers":
             placeholders = len(result.details.get("placeholders", []))
-    rows.append(
-        f"| {'△ 待填' if placeholders else '✔ 无'} | 【待补】 | 参考 | {placeholders} 处需要补充事实或数字 |"
-    )
+    rows.append(f"- {'△' if placeholders else '✔'} **【待补】**（参考）：{placeholders} 处需要补充事实或数字")
     verdict = "✔ 必查项全部通过" if scorecard.passed else "✘ 有必查项未通过，请对照修改"
-    return f"**{verdict}**\n\n| 结果 | 检查项 | 类别 | 说明 |\n|---|---|---|---|\n" + "\n".join(rows)
+    return f"**{verdict}**\n\n" + "\n".join(rows) + "\n"

@@ -158,9 +158,9 @@ class Workbench:
         )
         self.generator = gr.Markdown(elem_id="generator")
         with gr.Row(equal_height=True, elem_id="export-row"):
-            self.copy_btn = gr.Button("复制全文", size="sm", elem_id="copy-all")
+            self.copy_btn = gr.Button("复制全文", size="sm", scale=0, min_width=90, elem_id="copy-all")
             self.appendix = gr.Checkbox(
-                False, label="Word 附来源清单", elem_id="docx-appendix", scale=0, min_width=150
+                False, label="Word 附来源清单", elem_id="docx-appendix", scale=0, min_width=170
             )
             self.dl_docx = gr.DownloadButton("下载 Word", visible=False, size="sm", elem_id="dl-docx")
             self.dl_md = gr.DownloadButton("下载 Markdown", visible=False, size="sm", elem_id="dl-md")
@@ -307,9 +307,23 @@ class Workbench:
     def checklist_for(self, draft: Draft) -> str:
         if draft.request is None:
             return ""
+        from ..content.topicality import judge_for
+        from ..index.corpus_view import open_view
+
+        settings = self.live.get()
         try:
-            doctype = get_doctype(draft.doc_type, self.live.get().prompts_dir)
-            return checklist_markdown(metrics.score_draft(draft, doctype, request=draft.request))
+            doctype = get_doctype(draft.doc_type, settings.prompts_dir)
+            # with the library, its own checks (他单位内容, 整篇照抄) run as in the pipeline
+            view = open_view(settings)
+            card = metrics.score_draft(
+                draft,
+                doctype,
+                request=draft.request,
+                prompts_dir=settings.prompts_dir,
+                corpus=view,
+                judge=judge_for(settings, view.stats if view else None),
+            )
+            return checklist_markdown(card)
         except UserError as exc:
             return f"自动检查未能完成：{exc}"
 
