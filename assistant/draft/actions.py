@@ -169,6 +169,7 @@ def revise_section(
     paragraphs = part_paragraphs(draft, part)
     current = _length(paragraphs)
     if action == "shorten":
+        current = _content(paragraphs)  # what 缩写 counts: the text, not the 【待补】 gaps it always keeps
         if not target_chars or target_chars <= 0:
             raise InputError("请填写缩写后的字数（正整数）。")
         if target_chars >= current:
@@ -286,8 +287,8 @@ def _drop_repeated_connectives(spans: list[Span]) -> None:
 
 # -------------------------------------------------------------------------------------------------- 缩写
 def _shorten(draft: Draft, part: Part, target: int) -> Draft:
-    """Keep level-1 headings, then whole sentences by relevance (each paragraph's lead first) up to
-    ``target`` characters, in their original order; empty paragraphs go, numbering closes up."""
+    """Keep level-1 headings and every 【待补】 gap, then whole sentences by relevance (each paragraph's lead
+    first) up to ``target`` characters, in their original order; empty paragraphs go, numbering closes up."""
     paragraphs = part_paragraphs(draft, part)
     request = draft.request
     query = " ".join([part.label, request.topic, *request.points])
@@ -299,12 +300,15 @@ def _shorten(draft: Draft, part: Part, target: int) -> Draft:
             else:
                 priority = overlap(query, span.text) + (1.0 if si == 0 else 0.0)
                 priority += 0.3 if span.kind == "fact" else 0.0
-                priority -= 0.2 if span.kind == "gap" else 0.0
             pieces.append((pi, si, span, priority))
-    keep: set[tuple[int, int]] = set()
+    # a 【待补】 gap is the writer's to-do, not text: it always stays (a point would otherwise be left as a bare
+    # heading) and does not count toward the N characters, as the part's length does not count it
+    keep = {(pi, si) for pi, si, span, _ in pieces if span.kind == "gap"}
     size = 0
     for pi, si, span, _ in sorted(pieces, key=lambda p: -p[3]):
-        if size + len(span.text) > target and keep:
+        if span.kind == "gap":
+            continue
+        if size + len(span.text) > target and size:
             continue
         keep.add((pi, si))
         size += len(span.text)
