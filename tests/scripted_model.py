@@ -210,6 +210,25 @@ def write_section(s: Section, salt: int = 0) -> str:
                 head = (_fact_heading(text) if text != gap else "") or s.heading
                 lines += [f"【主题句】{head}。", f"【正文】{text}"]
             return "\n".join(lines)
+        if s.points and s.form in ("subheadings", "items", "points"):
+            # the outline's sub-points, in order, each holding the facts the prompt puts under it
+            left = list(s.facts)
+            own = {p: [f for f in s.by_point.get(p, []) if f in left] for p in s.points}
+            for facts in own.values():
+                left = [f for f in left if f not in facts]
+            for point in s.points:  # a fact the prompt placed nowhere goes to the first empty point
+                if not own[point] and left:
+                    own[point] = [left.pop(0)]
+            own[s.points[-1]] += left
+            for point in s.points:
+                text = "".join(own[point]) or f"【待补：围绕“{_core(point)}”{s.needs or '写明具体情况'}】"
+                if s.form == "subheadings":
+                    lines += [f"【小标题】{point}", f"【正文】{text}"]
+                elif s.form == "points":
+                    lines += [f"【标题】{point}", f"【正文】{text}"]
+                else:
+                    lines.append(f"【分项】{point.rstrip('。；')}。{text}")
+            return "\n".join(lines)
         mark = "【分项】" if s.form == "items" else "【正文】"
         lines += [mark + f for f in s.facts] or [f"【正文】{gap}"]
         return "\n".join(lines)

@@ -109,7 +109,9 @@ def test_every_section_prompt_has_the_outline_the_text_so_far_and_its_own_facts(
     # register, 提法 and conventions in the system prompt; no request to mark borrowed references
     assert "人称：以调研组的口吻" in system and "行文方向：对上" in system
     assert "不写“习近平中国特色社会主义思想”，应写“习近平新时代中国特色社会主义思想”" in system
-    assert "GB/T 15835" in system and "个百分点" in system
+    assert "不写“疫情防控”" in system  # the banned (dated) phrases of the evals' data file
+    assert "GB/T 15835" in system and "个百分点" in system and "“万”“亿”" in system
+    assert "层次序数由系统生成" in system  # heading numbers are the pipeline's, never the model's
     assert "【文风参考】" in user and "只体会语气和句式" in user
     assert "借鉴了哪几篇" not in user and not re.search(r"\[\d\]", user)
     measures = model.calls("对策建议")[0][1]
@@ -391,3 +393,19 @@ def test_a_missing_lead_is_the_types_own_and_a_lone_sub_heading_is_a_lead_senten
     assert "（一）" not in text and "明确责任清单。要把压实安全生产责任抓实抓细。" in text
     lead = next(s for s in draft.sections if s.key == "requirements").paragraphs[0]
     assert lead.spans[0].kind == "formula"
+
+
+def test_a_facts_only_part_keeps_the_outlines_sub_headings_and_puts_each_fact_under_its_own(
+    server: FakeOpenAI, settings: Settings
+):
+    """The section prompt of a part that holds the writer's facts only still lists the outline's sub-points,
+    so a model that follows it writes each fact under its sub-heading and nothing falls back."""
+    draft, model, _ = draft_with(server, settings, RESEARCH)  # the model proposes the outline too
+    problems = next(i for i in draft.outline.items if i.key == "problems")
+    assert len(problems.points) == 2 and problems.facts == [2, 3]
+    user = model.calls("存在的问题")[0][1]
+    assert "本部分只写上面的事实材料" in user and "每条是一个【小标题】" in user
+    assert len(model.calls("存在的问题")) == 1 and not draft.generator.get("fallback_sections")
+    lines = next(s for s in draft.sections if s.key == "problems").text.split("\n")
+    assert lines[1] == f"（一）{problems.points[0]}。问卷调查显示，43%的老人认为上门服务项目偏少。"
+    assert lines[2] == f"（二）{problems.points[1]}。部分服务站护理人员不足，持证上岗率不到一半。"
