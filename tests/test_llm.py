@@ -409,3 +409,30 @@ def test_a_facts_only_part_keeps_the_outlines_sub_headings_and_puts_each_fact_un
     lines = next(s for s in draft.sections if s.key == "problems").text.split("\n")
     assert lines[1] == f"（一）{problems.points[0]}。问卷调查显示，43%的老人认为上门服务项目偏少。"
     assert lines[2] == f"（二）{problems.points[1]}。部分服务站护理人员不足，持证上岗率不到一半。"
+
+
+def test_the_length_a_facts_only_part_leaves_goes_to_the_parts_written_freely(
+    server: FakeOpenAI, settings: Settings
+):
+    """A speech's 成效/不足/原因 hold the writer's facts only, so they come back shorter than their share; the
+    意见 part, written after them, is asked for the rest, so the draft still aims at the type's length."""
+    from assistant.doctypes import get_doctype
+    from assistant.draft.pipeline import _budgets
+
+    draft, model, _ = draft_with(server, settings, SPEECH, replies={"outline": [SPEECH_OUTLINE]})
+    doctype = get_doctype("speech", settings.prompts_dir).with_skeleton(draft.outline.skeleton)
+    base = _budgets(doctype, SPEECH, draft.outline)
+    headings = {
+        "review": "取得的成效",
+        "problems": "存在的不足",
+        "causes": "原因分析",
+        "requirements": "几点意见",
+    }
+    asked = {
+        key: int(re.search(r"篇幅：约 (\d+) 字", model.calls(heading)[0][1]).group(1))
+        for key, heading in headings.items()
+    }
+    assert asked["review"] == base["review"]  # the first part is asked for its own share
+    written = {s.key: len(s.text) for s in draft.sections}
+    spare = sum(base[k] - written[k] for k in ("review", "problems", "causes"))
+    assert spare > 0 and abs(asked["requirements"] - (base["requirements"] + spare)) <= 3
