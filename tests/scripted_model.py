@@ -283,6 +283,8 @@ def write_formula(user: str) -> str:
             return f"【正文】近年来，我们认真落实上级部署，扎实推进{topic}。现将有关情况汇报如下："
         if "致以欢迎" in guide:
             return f"【正文】今天，我们在这里隆重举行{occasion or topic}，我谨代表主办单位，向大家表示热烈的欢迎！"
+        if "总结如下" in guide:
+            return f"【正文】今年以来，我们认真落实上级部署，扎实推进{topic}，各项工作取得新进展。现将有关工作总结如下："
         if "培训班" in guide:
             return f"【正文】今天，{occasion or topic + '培训班'}正式开班。举办这次培训，目的是进一步提升{topic}的能力和水平。"
         return f"【正文】今天，我们召开{occasion or topic + '工作会议'}，主要任务是研究部署{topic}，推动各项任务落地见效。"
@@ -292,6 +294,8 @@ def write_formula(user: str) -> str:
         return "【正文】特此报告。"
     if "祝" in guide:
         return f"【正文】最后，祝大家在{topic}中收获满满，谢谢大家！"
+    if "新的一年" in guide:
+        return f"【正文】新的一年，我们将认真总结经验、查找不足，推动{topic}再上新台阶。"
     if "表态" in guide:
         return f"【正文】我们将坚决落实{topic}的各项部署，请各位领导放心。不当之处，请批评指正。"
     return f"【正文】同志们，做好{topic}责任重大。让我们进一步统一思想、真抓实干，奋力开创{topic}新局面！"

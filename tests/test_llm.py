@@ -436,3 +436,34 @@ def test_the_length_a_facts_only_part_leaves_goes_to_the_parts_written_freely(
     written = {s.key: len(s.text) for s in draft.sections}
     spare = sum(base[k] - written[k] for k in ("review", "problems", "causes"))
     assert spare > 0 and abs(asked["requirements"] - (base["requirements"] + spare)) <= 3
+
+
+def test_every_free_opening_and_closing_tells_the_model_what_to_write(settings: Settings):
+    """A free formula is written by the model from its ``guide``; without one the prompt said only
+    “按文种惯例写” and the retry showed the check's regular expression (工作总结 fell back every time)."""
+    from assistant.doctypes import get_doctype
+
+    names = sorted(
+        p.name for p in (settings.prompts_dir / "types").iterdir() if (p / "schema.yaml").is_file()
+    )
+    assert "summary" in names
+    for name in names:
+        doctype = get_doctype(name, settings.prompts_dir)
+        for part in ("opening", "closing"):
+            rule = getattr(doctype, part)
+            if rule.pattern and not rule.fixed:
+                assert rule.guide, (name, part)
+
+
+def test_a_work_summary_gets_its_opening_and_closing_from_the_model(server: FakeOpenAI, settings: Settings):
+    request = DraftRequest(
+        "summary",
+        "2024年度医疗保障工作",
+        unit="市医疗保障局",
+        points=["基金监管", "医保服务"],
+        materials=["全年追回医保基金1260万元。"],
+    )
+    draft, model, _ = draft_with(server, settings, request)
+    assert not draft.generator.get("fallback_sections"), draft.warnings
+    assert "总结如下" in model.calls("opening")[0][1] and len(model.calls("opening")) == 1
+    assert draft.sections[0].text.endswith("现将有关工作总结如下：")
