@@ -89,6 +89,8 @@ def test_text_addressed_to_a_model_is_dropped():
         "县委组织部高度重视加强村级组织建设。",
         "所有村民都要参与。",
         "市委组织部要加强指导，推动工作取得新局面。",
+        "要把建设茶叶加工园区同乡村振兴工作结合起来。",
+        "加强城市社区治理，推进乡镇卫生院建设。",
     ],
 )
 def test_words_that_only_look_like_names_pass(sentence: str):
