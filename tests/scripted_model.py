@@ -205,6 +205,14 @@ def write_section(s: Section, salt: int = 0) -> str:
     if s.facts_only:  # as told: a lead, the writer's facts, and a gap where they say nothing
         lines = ["【导语】" + _LEADS.get(s.role, "{t}方面的情况如下。").format(t=s.topic)] if s.lead else []
         gap = f"【待补：{s.needs or s.heading}】"
+        if s.form == "topics" and s.points:  # one paragraph a sub-point, opened on it, its facts after
+            left = list(s.facts)
+            for n, point in enumerate(s.points):
+                own = [f for f in s.by_point.get(point, []) if f in left] or left[:1]
+                own = left if n == len(s.points) - 1 else own
+                left = [f for f in left if f not in own]
+                lines += [f"【主题句】{_core(point)}。", f"【正文】{''.join(own) or gap}"]
+            return "\n".join(lines)
         if s.form == "topics":  # each paragraph opens on its topic sentence
             for text in s.facts or [gap]:
                 head = (_fact_heading(text) if text != gap else "") or s.heading
