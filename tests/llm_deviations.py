@@ -69,6 +69,24 @@ RESEARCH_OUTLINE = json.dumps(
     },
     ensure_ascii=False,
 )
+HEALTH = DraftRequest(
+    "speech",
+    "廉洁从业",
+    unit="市第一人民医院党委",
+    speaker="市第一人民医院党委书记",
+    occasion="全院党风廉政建设工作会议",
+    audience="全院中层干部和医务人员",
+    points=["严守廉洁从业底线", "主动接受各方监督"],
+    materials=["今年以来全院开展廉洁从业专题教育12场，覆盖医务人员1500余人次。"],
+)
+HEALTH_HEADINGS = ["要严守廉洁从业底线", "要主动接受各方监督"]
+HEALTH_GUARDED = (
+    "【导语】下面，我就做好廉洁从业工作讲两点意见。\n"
+    f"【标题】{HEALTH_HEADINGS[0]}\n"
+    "【正文】要严格执行《医疗机构工作人员廉洁从业九项准则》，坚持“三个必须”，筑牢拒腐防变的思想防线。\n"
+    f"【标题】{HEALTH_HEADINGS[1]}\n"
+    "【正文】要主动接受市卫生健康委员会的监督检查，认真执行《云溪市医疗机构管理办法》，把监督落到日常。"
+)
 GOOD_PROBLEMS = (
     "【导语】调研发现，社区居家养老服务还存在一些短板。\n"
     "【小标题】上门服务供给不足\n"
@@ -123,7 +141,7 @@ def _markdown(draft: Draft, model: Any) -> str:
     _no_markup(draft)
     text = section_text(draft, "measures")
     assert "（一）完善服务网络建设，扩大上门服务供给。" in text and "（二）加强专业人才队伍建设" in text
-    return text.split("\n")[1][:40]
+    return " / ".join(text.split("\n")[1:3])
 
 
 def _commentary(draft: Draft, model: Any) -> str:
@@ -140,7 +158,8 @@ def _headings_alone(draft: Draft, model: Any) -> str:
     assert level1 == ["一", "二", "三", "四"], level1  # the four points stay 一…四
     assert "（一）健全责任清单。" in text and "（二）严格考核问责。" in text
     assert not draft.generator.get("fallback_sections")
-    return " / ".join(line[:14] for line in text.split("\n")[1:5])
+    heads = [line[:16] for line in text.split("\n") if re.match(r"[一二三四]、|（[一二]）", line)]
+    return " / ".join(heads[:4]) + " … " + heads[-3]
 
 
 def _items_paragraph(draft: Draft, model: Any) -> str:
@@ -148,7 +167,7 @@ def _items_paragraph(draft: Draft, model: Any) -> str:
     assert text.count("\n") == 0, "the review is one paragraph"
     assert "一是隐患排查整治扎实推进。" in text and "二是事故起数持续下降。" in text
     assert "三是" not in text  # the model's 一是…三是 renumbered in order
-    return text[:60]
+    return text[:16] + "…" + text[text.index("二是") - 12 :][:40]
 
 
 def _off_outline_once(draft: Draft, model: Any) -> str:
@@ -214,7 +233,19 @@ def _figures(draft: Draft, model: Any) -> str:
     assert "共走访老人1200户【核实：1200户】" in text  # flagged, not replaced by 【待补】
     assert "坚持“三个必须”" in text and "三个必须】" not in text
     assert "《养老机构服务质量基本规范》" in text and "规范》】" not in text
-    return re.search(r"[^。]*1200户[^。]*。", text).group(0)
+    return re.search(r"调研组[^。]*。[^。]*。", text).group(0)
+
+
+def _guard_health(draft: Draft, model: Any) -> str:
+    text = section_text(draft, "requirements")
+    code = "要严格执行《医疗机构工作人员廉洁从业九项准则》，坚持“三个必须”，筑牢拒腐防变的思想防线。"
+    assert code in text  # a national code's name and a fixed numeral pass untouched, nothing dropped
+    supervision = re.search(r"要主动接受[^。\n]*。", text).group(0)
+    assert supervision.startswith("要主动接受市卫生健康委员会的监督检查")  # never 市第一人民医院党委
+    assert "【核实：" in supervision and "市卫生健康委员会" in supervision.split("【核实：")[1]
+    assert "《云溪市医疗机构管理办法》" in supervision.split("【核实：")[1]  # a local document: flagged
+    assert "接受市第一人民医院党委" not in text  # the writer's unit never replaces the organ named
+    return code[:30] + "… / " + supervision[:60]
 
 
 def _injection(draft: Draft, model: Any) -> str:
@@ -373,6 +404,12 @@ DEVIATIONS = [
             ],
         },
         _figures,
+    ),
+    Deviation(
+        "guard: a national code 《…九项准则》, 三个必须, a higher organ and a local 《…办法》 not in the materials",
+        HEALTH,
+        {"几点意见": [HEALTH_GUARDED]},
+        _guard_health,
     ),
     Deviation(
         "an instruction echoed from a planted corpus text",

@@ -205,10 +205,37 @@ def write_section(s: Section, salt: int = 0) -> str:
     if s.facts_only:  # as told: a lead, the writer's facts, and a gap where they say nothing
         lines = ["【导语】" + _LEADS.get(s.role, "{t}方面的情况如下。").format(t=s.topic)] if s.lead else []
         gap = f"【待补：{s.needs or s.heading}】"
+        if s.form == "topics" and s.points:  # one paragraph a sub-point, opened on it, its facts after
+            left = list(s.facts)
+            for n, point in enumerate(s.points):
+                own = [f for f in s.by_point.get(point, []) if f in left] or left[:1]
+                own = left if n == len(s.points) - 1 else own
+                left = [f for f in left if f not in own]
+                lines += [f"【主题句】{_core(point)}。", f"【正文】{''.join(own) or gap}"]
+            return "\n".join(lines)
         if s.form == "topics":  # each paragraph opens on its topic sentence
             for text in s.facts or [gap]:
                 head = (_fact_heading(text) if text != gap else "") or s.heading
                 lines += [f"【主题句】{head}。", f"【正文】{text}"]
+            return "\n".join(lines)
+        if s.points and s.form in ("subheadings", "items", "points"):
+            # the outline's sub-points, in order, each holding the facts the prompt puts under it
+            left = list(s.facts)
+            own = {p: [f for f in s.by_point.get(p, []) if f in left] for p in s.points}
+            for facts in own.values():
+                left = [f for f in left if f not in facts]
+            for point in s.points:  # a fact the prompt placed nowhere goes to the first empty point
+                if not own[point] and left:
+                    own[point] = [left.pop(0)]
+            own[s.points[-1]] += left
+            for point in s.points:
+                text = "".join(own[point]) or f"【待补：围绕“{_core(point)}”{s.needs or '写明具体情况'}】"
+                if s.form == "subheadings":
+                    lines += [f"【小标题】{point}", f"【正文】{text}"]
+                elif s.form == "points":
+                    lines += [f"【标题】{point}", f"【正文】{text}"]
+                else:
+                    lines.append(f"【分项】{point.rstrip('。；')}。{text}")
             return "\n".join(lines)
         mark = "【分项】" if s.form == "items" else "【正文】"
         lines += [mark + f for f in s.facts] or [f"【正文】{gap}"]
@@ -264,6 +291,8 @@ def write_formula(user: str) -> str:
             return f"【正文】近年来，我们认真落实上级部署，扎实推进{topic}。现将有关情况汇报如下："
         if "致以欢迎" in guide:
             return f"【正文】今天，我们在这里隆重举行{occasion or topic}，我谨代表主办单位，向大家表示热烈的欢迎！"
+        if "总结如下" in guide:
+            return f"【正文】今年以来，我们认真落实上级部署，扎实推进{topic}，各项工作取得新进展。现将有关工作总结如下："
         if "培训班" in guide:
             return f"【正文】今天，{occasion or topic + '培训班'}正式开班。举办这次培训，目的是进一步提升{topic}的能力和水平。"
         return f"【正文】今天，我们召开{occasion or topic + '工作会议'}，主要任务是研究部署{topic}，推动各项任务落地见效。"
@@ -273,6 +302,8 @@ def write_formula(user: str) -> str:
         return "【正文】特此报告。"
     if "祝" in guide:
         return f"【正文】最后，祝大家在{topic}中收获满满，谢谢大家！"
+    if "新的一年" in guide:
+        return f"【正文】新的一年，我们将认真总结经验、查找不足，推动{topic}再上新台阶。"
     if "表态" in guide:
         return f"【正文】我们将坚决落实{topic}的各项部署，请各位领导放心。不当之处，请批评指正。"
     return f"【正文】同志们，做好{topic}责任重大。让我们进一步统一思想、真抓实干，奋力开创{topic}新局面！"

@@ -109,7 +109,9 @@ def test_every_section_prompt_has_the_outline_the_text_so_far_and_its_own_facts(
     # register, 提法 and conventions in the system prompt; no request to mark borrowed references
     assert "人称：以调研组的口吻" in system and "行文方向：对上" in system
     assert "不写“习近平中国特色社会主义思想”，应写“习近平新时代中国特色社会主义思想”" in system
-    assert "GB/T 15835" in system and "个百分点" in system
+    assert "不写“疫情防控”" in system  # the banned (dated) phrases of the evals' data file
+    assert "GB/T 15835" in system and "个百分点" in system and "“万”“亿”" in system
+    assert "层次序数由系统生成" in system  # heading numbers are the pipeline's, never the model's
     assert "【文风参考】" in user and "只体会语气和句式" in user
     assert "借鉴了哪几篇" not in user and not re.search(r"\[\d\]", user)
     measures = model.calls("对策建议")[0][1]
@@ -391,3 +393,77 @@ def test_a_missing_lead_is_the_types_own_and_a_lone_sub_heading_is_a_lead_senten
     assert "（一）" not in text and "明确责任清单。要把压实安全生产责任抓实抓细。" in text
     lead = next(s for s in draft.sections if s.key == "requirements").paragraphs[0]
     assert lead.spans[0].kind == "formula"
+
+
+def test_a_facts_only_part_keeps_the_outlines_sub_headings_and_puts_each_fact_under_its_own(
+    server: FakeOpenAI, settings: Settings
+):
+    """The section prompt of a part that holds the writer's facts only still lists the outline's sub-points,
+    so a model that follows it writes each fact under its sub-heading and nothing falls back."""
+    draft, model, _ = draft_with(server, settings, RESEARCH)  # the model proposes the outline too
+    problems = next(i for i in draft.outline.items if i.key == "problems")
+    assert len(problems.points) == 2 and problems.facts == [2, 3]
+    user = model.calls("存在的问题")[0][1]
+    assert "本部分只写上面的事实材料" in user and "每条是一个【小标题】" in user
+    assert len(model.calls("存在的问题")) == 1 and not draft.generator.get("fallback_sections")
+    lines = next(s for s in draft.sections if s.key == "problems").text.split("\n")
+    assert lines[1] == f"（一）{problems.points[0]}。问卷调查显示，43%的老人认为上门服务项目偏少。"
+    assert lines[2] == f"（二）{problems.points[1]}。部分服务站护理人员不足，持证上岗率不到一半。"
+
+
+def test_the_length_a_facts_only_part_leaves_goes_to_the_parts_written_freely(
+    server: FakeOpenAI, settings: Settings
+):
+    """A speech's 成效/不足/原因 hold the writer's facts only, so they come back shorter than their share; the
+    意见 part, written after them, is asked for the rest, so the draft still aims at the type's length."""
+    from assistant.doctypes import get_doctype
+    from assistant.draft.pipeline import _budgets
+
+    draft, model, _ = draft_with(server, settings, SPEECH, replies={"outline": [SPEECH_OUTLINE]})
+    doctype = get_doctype("speech", settings.prompts_dir).with_skeleton(draft.outline.skeleton)
+    base = _budgets(doctype, SPEECH, draft.outline)
+    headings = {
+        "review": "取得的成效",
+        "problems": "存在的不足",
+        "causes": "原因分析",
+        "requirements": "几点意见",
+    }
+    asked = {
+        key: int(re.search(r"篇幅：约 (\d+) 字", model.calls(heading)[0][1]).group(1))
+        for key, heading in headings.items()
+    }
+    assert asked["review"] == base["review"]  # the first part is asked for its own share
+    written = {s.key: len(s.text) for s in draft.sections}
+    spare = sum(base[k] - written[k] for k in ("review", "problems", "causes"))
+    assert spare > 0 and abs(asked["requirements"] - (base["requirements"] + spare)) <= 3
+
+
+def test_every_free_opening_and_closing_tells_the_model_what_to_write(settings: Settings):
+    """A free formula is written by the model from its ``guide``; without one the prompt said only
+    “按文种惯例写” and the retry showed the check's regular expression (工作总结 fell back every time)."""
+    from assistant.doctypes import get_doctype
+
+    names = sorted(
+        p.name for p in (settings.prompts_dir / "types").iterdir() if (p / "schema.yaml").is_file()
+    )
+    assert "summary" in names
+    for name in names:
+        doctype = get_doctype(name, settings.prompts_dir)
+        for part in ("opening", "closing"):
+            rule = getattr(doctype, part)
+            if rule.pattern and not rule.fixed:
+                assert rule.guide, (name, part)
+
+
+def test_a_work_summary_gets_its_opening_and_closing_from_the_model(server: FakeOpenAI, settings: Settings):
+    request = DraftRequest(
+        "summary",
+        "2024年度医疗保障工作",
+        unit="市医疗保障局",
+        points=["基金监管", "医保服务"],
+        materials=["全年追回医保基金1260万元。"],
+    )
+    draft, model, _ = draft_with(server, settings, request)
+    assert not draft.generator.get("fallback_sections"), draft.warnings
+    assert "总结如下" in model.calls("opening")[0][1] and len(model.calls("opening")) == 1
+    assert draft.sections[0].text.endswith("现将有关工作总结如下：")

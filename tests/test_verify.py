@@ -89,6 +89,8 @@ def test_text_addressed_to_a_model_is_dropped():
         "县委组织部高度重视加强村级组织建设。",
         "所有村民都要参与。",
         "市委组织部要加强指导，推动工作取得新局面。",
+        "要把建设茶叶加工园区同乡村振兴工作结合起来。",
+        "加强城市社区治理，推进乡镇卫生院建设。",
     ],
 )
 def test_words_that_only_look_like_names_pass(sentence: str):
@@ -100,3 +102,13 @@ def test_a_verb_jieba_reads_as_a_name_before_a_place_word_is_no_place():
     request = DraftRequest("research-report", "村级组织建设", unit="县委组织部")
     sentence = "要建立健全村党组织书记队伍建设的长效机制。"
     assert Verifier(request, PROMPTS).check(sentence).text == sentence
+
+
+def test_an_ordinal_or_numeral_name_the_writer_wrote_passes_and_one_they_did_not_is_marked():
+    from dataclasses import replace
+
+    request = replace(REQUEST, materials=["第三轮中央生态环境保护督察反馈的26项问题，已完成整改19项。"])
+    verifier = Verifier(request, PROMPTS, OUTLINE)
+    sentence = "第三轮中央生态环境保护督察反馈的26项问题，已完成整改19项。"
+    assert verifier.check(sentence).text == sentence
+    assert verifier.check("第四轮督察即将开始。").text == "第四轮督察即将开始【核实：第四】。"

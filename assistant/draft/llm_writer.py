@@ -488,7 +488,7 @@ class LLMSectionWriter:
             problems = [] if texts else ["没有可用的正文"]
             joined = "\n".join(texts)
             if texts and rule.pattern and not rule.matches(joined):
-                problems.append(f"不符合要求：{rule.guide or rule.pattern}")
+                problems.append(f"不符合要求：{rule.guide or '不合本文种的惯用写法，请按惯例重写'}")
             if part == "opening" and texts:
                 misfit = occasions.opening_misfits(joined, self.outline.occasion_class)
                 if misfit:

@@ -45,6 +45,21 @@ def _budgets(doctype: DocType, request: DraftRequest, outline: Outline) -> dict[
     return {i.key: int(body * weights.get(i.role, 1.0) / total) for i in outline.items}
 
 
+def _carry_over(budgets: dict[str, int], outline: Outline, doctype: DocType, index: int, chars: int) -> None:
+    """A part that holds the writer's facts only is as long as those facts; on the model path the length it
+    leaves unused goes to the parts still to be written freely (each prompt asks for its length), in
+    proportion to their budgets, so the draft still reaches the type's length instead of falling short by
+    every fact the writer did not give."""
+    item = outline.items[index]
+    spare = budgets[item.key] - chars
+    if spare <= 0 or not spec_for(doctype, item).facts_only:
+        return
+    later = [i for i in outline.items[index + 1 :] if not spec_for(doctype, i).facts_only]
+    total = sum(budgets[i.key] for i in later)
+    for later_item in later:
+        budgets[later_item.key] += int(spare * budgets[later_item.key] / total) if total else 0
+
+
 def _renumber_sources(sections: list[DraftSection], sources: list[Source]) -> list[Source]:
     """Keep only cited sources, numbered 1.. in order of first citation, and rewrite paragraph marks."""
     by_number = {s.number: s for s in sources}
@@ -324,6 +339,8 @@ def write_draft(
     for index, item in enumerate(outline.items):
         section, used = run.section(index, budgets[item.key], number)
         number += used
+        if run.llm is not None:
+            _carry_over(budgets, outline, doctype, index, len(section.text))
     sections = [*run.written, run.closing()]
     draft = Draft(
         doc_type=doctype.name,

@@ -51,6 +51,17 @@ _NAME_ALLOW = frozenset(
 _PLACE_END = re.compile(r"[省市县区镇乡村]$")
 # a suffix followed by one of these characters is the first character of another word (局面, 所有, 村民)
 _NOT_A_SUFFIX = {"局": "面势限部", "所": "有在以属谓", "村": "民级", "镇": "静", "乡": "亲土", "院": "落子"}
+# a body's first character that ends the word before it (园区同乡…, 城市社区, 乡镇卫生院): no name starts there
+_WORD_BEFORE = {
+    "区": "园社景小辖城山片库矿郊牧灾林营校厂街",
+    "市": "城都超门",
+    "镇": "城乡",
+    "乡": "城家下",
+    "村": "乡农",
+}
+_COMMON_PLACES = frozenset(
+    ["城市", "农村", "城乡", "乡村", "城镇", "山区", "地方", "边疆"]
+)  # jieba's ns, no name
 _PLACE_TAILS = frozenset(["省", "市", "县", "区", "镇", "乡", "村", "街道", "社区"])
 _WEAK_ENDS = "乡镇村所区"  # ORG_RE's shortest match may end inside a longer name (市住房城乡|建设局)
 _STRONG_ORG_RE = re.compile(
@@ -160,7 +171,9 @@ class Verifier:
         out: list[Finding] = []
         words = _cut(sentence)
         for i, (word, flag) in enumerate(words):
-            if len(word) < 2 or word in _NAME_ALLOW or self._known(word) or word.startswith(_GENERIC_START):
+            if len(word) < 2 or word in _NAME_ALLOW or word in _COMMON_PLACES:
+                continue
+            if self._known(word) or word.startswith(_GENERIC_START):
                 continue
             if any(word in f.text for f in known):
                 continue
@@ -180,6 +193,8 @@ class Verifier:
         for figure in figures_in(sentence, allow):
             if figure.value is not None and figure.value in self.supported:
                 continue
+            if figure.value is None and figure.text in self.allowed:
+                continue  # an ordinal or a quoted numeral the writer wrote (第三轮督察, “五型”机关)
             after = sentence[figure.end :]
             if figure.value is not None and _COUNT_RE.match(after) and figure.value in self.counts:
                 continue  # 讲四点意见, 三个方面: the outline's own counts
@@ -239,6 +254,8 @@ def org_names(sentence: str) -> list[tuple[int, str]]:
         after = sentence[m.start() + len(name) : m.start() + len(name) + 1]
         if _NOT_A_SUFFIX.get(name[-1:], "") and after and after in _NOT_A_SUFFIX[name[-1:]]:
             continue  # 培训班新局面, 所有: the suffix is the start of another word
+        if m.start() and sentence[m.start() - 1] in _WORD_BEFORE.get(name[0], ""):
+            continue
         if name[-1] in _WEAK_ENDS and len(name) > 8:
             continue  # 县委组织部高度重视加强村(级…): a clause, not a name
         out.append((m.start(), name))
