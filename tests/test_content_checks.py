@@ -265,3 +265,21 @@ def test_formula_fit_catches_a_topic_that_does_not_read(sentence: str) -> None:
         "formula_fit"
     )
     assert result.passed is False
+
+
+def test_a_numeral_inside_a_documents_name_is_no_figure() -> None:
+    request = DraftRequest(
+        "speech", "医院廉洁从业", unit="县人民医院", materials=["全年开展廉洁从业检查12次。"]
+    )
+    text = "在全院廉洁从业工作会议上的讲话\n同志们：\n今天，我们召开会议。\n{}\n同志们，让我们共同努力！"
+
+    def numbers(body: str):
+        card = metrics.score_draft(text.format(body), "speech", request, prompts_dir=PROJECT_ROOT / "prompts")
+        return card.get("numbers")
+
+    assert (
+        numbers("要严格执行《医疗机构工作人员廉洁从业九项准则》，全年开展廉洁从业检查12次。").passed is True
+    )
+    assert (
+        numbers("要严格执行九项要求，全年开展廉洁从业检查12次。").passed is False
+    )  # outside a name it counts

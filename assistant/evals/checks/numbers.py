@@ -185,22 +185,28 @@ def request_support(request: DraftRequest | None, extra: list[str] | None = None
 
 
 _WRITER_GAP_RE = re.compile(r"【待补[：:][^】]*】")
+_TITLE_RE = re.compile(r"《[^《》\n]{1,60}》")
 
 
 def number_mentions(lines: list[str], allowed_terms: tuple[str, ...]) -> list[NumberMention]:
     """Numbers stated in the draft's body lines, with numbering markers, ordinals and fixed terms removed."""
     out: list[NumberMention] = []
-    for index, raw in enumerate(lines):
+    for index, original in enumerate(lines):
+        raw = original
         # a 【待补：…】 is the writer's to-do (“这3座水库的名称”), not a claim; a 【核实：…】 still counts
         raw = _WRITER_GAP_RE.sub(lambda m: "【" + " " * (len(m.group(0)) - 2) + "】", raw)
+        # a document's name (《医疗机构工作人员廉洁从业九项准则》) is a name, not a figure the draft claims; whose
+        # document it is, is the guard's question (【核实】), not this check's
+        raw = _TITLE_RE.sub(lambda m: "《" + " " * (len(m.group(0)) - 2) + "》", raw)
         line = raw.translate(_FULLWIDTH)
+        text = original.translate(_FULLWIDTH)  # the same length: the masks only blank characters
         for start, _end, shown, value in line_numbers(line, allowed_terms):
             left = max(line.rfind(c, 0, start) for c in _SENTENCE_END) + 1
             right = min(
                 (i for i in (line.find(c, start) for c in _SENTENCE_END) if i >= 0), default=len(line)
             )
-            near = line[max(left, start - 40) : min(right + 1, _end + 40)]
-            out.append(NumberMention(shown, value, index, line[left : right + 1][:80], near))
+            near = text[max(left, start - 40) : min(right + 1, _end + 40)]
+            out.append(NumberMention(shown, value, index, text[left : right + 1][:80], near))
     return out
 
 
