@@ -194,7 +194,8 @@ def test_a_fact_whose_part_the_skeleton_lacks_goes_under_the_point_it_is_about(
         materials=["2024年高考我校本科上线率为78.5%，学校发展成绩显著。"],
     )
     offline = make_outline(request, settings)
-    assert offline.facts[0].section == ""  # no part of its role in this skeleton
+    # no part of its role in this skeleton: the offline outline, too, puts it under the review point
+    assert offline.facts[0].section == "hopes" and offline.facts[0].point == "回顾学校发展成绩"
     outline, warnings, _ = propose(server, settings, request)
     hopes = next(i for i in outline.items if i.key == "hopes")
     assert outline.facts[0].section == "hopes" and hopes.facts == [1]

@@ -184,26 +184,29 @@ def make_outline(request: DraftRequest, settings: Settings) -> Outline:
         text = clean_point(raw)
         kinds[_LABEL.sub("", text).strip() or text] = point_role(text)
     doctype = doctype.joined({_POINT_TARGETS[k][0] for k in kinds.values() if k})
-    facts = []
-    for _ in range(2):  # once more when the facts ask for a part the skeleton joins
+    routed = route_points(doctype, request.points)
+    items = [_item(spec, routed.get(spec.key, [])) for spec in doctype.sections]
+    facts = facts_mod.read_facts(
+        request.materials,
+        [p for i in items for p in i.points],
+        path=settings.prompts_dir / "fact_roles.yaml",
+        kinds=kinds,
+        embedder=_embedder(settings),
+        topic=request.topic,
+    )
+    # a fact whose role has no part here asks for the part the skeleton joins (before any fallback place)
+    homeless = {
+        facts_mod.SECTION_ROLES[f.role][0]
+        for f in facts
+        if f.role in facts_mod.SECTION_ROLES
+        and not any(i.role in facts_mod.SECTION_ROLES[f.role] for i in items)
+    }
+    widened = doctype.joined(homeless)
+    if widened is not doctype:
+        doctype = widened
         routed = route_points(doctype, request.points)
         items = [_item(spec, routed.get(spec.key, [])) for spec in doctype.sections]
-        all_points = [p for i in items for p in i.points]
-        facts = facts or facts_mod.read_facts(
-            request.materials,
-            all_points,
-            path=settings.prompts_dir / "fact_roles.yaml",
-            kinds=kinds,
-            embedder=_embedder(settings),
-            topic=request.topic,
-        )
-        placed = place_facts(doctype, items, facts)
-        wanted = {r for f in placed if not f.section for r in facts_mod.SECTION_ROLES.get(f.role, ())[:1]}
-        widened = doctype.joined(wanted)
-        if widened is doctype:
-            break
-        doctype = widened
-    facts = placed
+    facts = place_facts(doctype, items, facts)
     pair_problems(items)
     outline = Outline(
         doc_type=doctype.name,
