@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +35,14 @@ def _vm_hwm_mb() -> float:
 
 def _timed(fn, give_up: float) -> tuple[str, float, str]:
     """(outcome, seconds, message) of ``fn()`` run in a thread, given up on after ``give_up`` seconds."""
-    box: dict[str, Any] = {}
+    from hostile_servers import bounded
 
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # the error is the measurement
-            box["error"] = exc
-
-    started = time.monotonic()
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(give_up)
-    took = time.monotonic() - started
-    if worker.is_alive():
+    outcome, took, value = bounded(fn, give_up)
+    if outcome == "hung":
         return "hung", took, f"still waiting after {give_up:g} s"
-    if "error" in box:
-        return "error", took, str(box["error"]).splitlines()[0][:160]
-    return "returned", took, str(box.get("value"))[:160]
+    if outcome == "error":
+        return "error", took, str(value).splitlines()[0][:160]
+    return "returned", took, str(value)[:160]
 
 
 def _child(params: dict[str, Any]) -> dict[str, Any]:

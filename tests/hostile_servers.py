@@ -10,6 +10,9 @@ It records each request's JSON (``requests``) and how many bytes it wrote (``sen
 
 ``SilentServer`` accepts TCP connections and never answers (a hung Chroma server, or any service that is up
 but stuck).
+
+``bounded(fn, seconds)`` runs a call that may hang against them on a thread and says how it ended, so a test
+(or ``bench.stalls``) waits a bounded time whatever the call does.
 """
 
 from __future__ import annotations
@@ -18,12 +21,36 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from fake_openai import FakeOpenAI
 
 MODES = ("drip", "stall", "endless", "noline")
+
+
+def bounded(fn: Callable[[], Any], seconds: float) -> tuple[str, float, Any]:
+    """Run ``fn()`` on a daemon thread for at most ``seconds``: ("returned", took, value), ("error", took,
+    exception) or ("hung", took, None) when it is still running then."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    took = time.monotonic() - started
+    if worker.is_alive():
+        return "hung", took, None
+    if "error" in box:
+        return "error", took, box["error"]
+    return "returned", took, box.get("value")
 
 
 class HostileOpenAI(FakeOpenAI):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_servers import HostileOpenAI, SilentServer
+from hostile_servers import HostileOpenAI, SilentServer, bounded
 
 from assistant.draft.llm_writer import max_tokens_for
 from assistant.draft.pipeline import write_draft
@@ -42,24 +42,12 @@ REQUEST = DraftRequest(
 
 def within(seconds: float, fn: Callable[[], Any]) -> tuple[Any, float]:
     """``fn()``'s result (or exception, re-raised) and its duration; fails when it runs past ``seconds``."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # re-raised in the test's thread
-            box["error"] = exc
-
-    started = time.monotonic()
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    took = time.monotonic() - started
-    if worker.is_alive():
+    outcome, took, value = bounded(fn, seconds)
+    if outcome == "hung":
         pytest.fail(f"still waiting after {seconds:g} s: no limit cut the call off")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value"), took
+    if outcome == "error":
+        raise value
+    return value, took
 
 
 def limited(settings: Settings, server: HostileOpenAI) -> Settings:
