@@ -127,6 +127,7 @@ _LEADS = {
     "background": "当前，{t}面临新的形势和任务。",
     "problems": "在看到成效的同时，也要清醒看到{t}中存在的不足：",
     "causes": "分析{t}中存在问题的原因，主要有以下几个方面：",
+    "measures": "下一步，我们将围绕{t}，重点抓好以下几个方面的工作：",
 }
 _ROLE_OF = {
     "介绍基本情况和背景": "background",
@@ -189,7 +190,7 @@ def read_section(user: str) -> Section:
     by_point = {p: [t for i, t in found if i in ids] for p, ids in uses.items()}
     chars = int(re.search(r"篇幅：约 (\d+) 字", user).group(1))
     unit = _field(user, "署名")
-    lead = "【导语】一句引出本段" in user
+    lead = "【导语】一句引出本段" in user or "【导语】一句引出本部分，点明" in user
     facts_only = "本部分只写上面的事实材料" in user or "本部分只能写写作者给的事实" in user
     return Section(
         heading,

@@ -90,6 +90,34 @@ def test_out_of_sector_speech_has_no_other_units_content_and_uses_the_writers_fa
     assert all(f.section for f in draft.facts)
 
 
+def test_policy_language_is_on_the_point_said_once_and_leaves_the_local_tasks_to_the_writer(
+    hs: Settings,
+) -> None:
+    """A 安全生产 point the writer's corpus says nothing about takes the 政府工作报告's directives on it: a
+    directive on 安全生产责任 counts for 压实安全生产责任 though 压实 is not in it; a report's own result
+    (事故总量……持续下降) is never one; a clause said once is not said again; and policy language alone
+    leaves the gap that asks for the local tasks."""
+    draft = write_draft(SAFETY, hs)
+    text = section_text(draft, "requirements")
+    first = text.split("一、压实安全生产责任", 1)[1].split("二、", 1)[0]
+    public = [s.text for s in spans(draft) if s.kind == "public"]
+    assert any("安全生产责任" in x for x in public) and any("安全生产责任" in x for x in public if x in first)
+    assert "【待补：围绕“压实安全生产责任”写明" in first
+    for sentence in public:
+        assert not re.search(r"(?:下降|增长|减少)[。；]$", sentence), sentence
+    clauses = [c for x in public for c in re.split(r"[，；。]", x) if len(c) >= 6]
+    assert len(clauses) == len(set(clauses)), clauses
+
+
+def test_the_guard_refuses_a_reports_own_results_as_policy_language(hs: Settings) -> None:
+    from assistant.draft.guard import Guard
+
+    guard = Guard(SAFETY, hs.prompts_dir)
+    assert "成效表述" in guard.reason("加强安全生产监管，事故总量和重特大事故数量继续下降。", public=True)
+    for directive in ("严格落实安全生产责任，坚决遏制重特大事故。", "推动城乡居民收入持续增长。"):
+        assert guard.ok(directive, public=True), directive
+
+
 def test_a_point_the_corpus_says_nothing_about_gets_a_gap_that_says_what_to_write(hs: Settings) -> None:
     draft = write_draft(SAFETY, hs)
     text = section_text(draft, "requirements")

@@ -155,6 +155,22 @@ def test_the_good_drafts_pass_every_content_gate(name: str, view_and_judge) -> N
         assert card.get(check).passed is not False, (check, card.get(check).reason)
 
 
+def test_two_of_a_points_own_words_name_it_though_the_corpus_is_full_of_each(view_and_judge) -> None:
+    """In the party-building seeds 党建 and 业务 are everywhere, so neither names a point alone; together they
+    name 党建与业务融合, and the seeds' own sentences on it are on the point."""
+    _, judge = view_and_judge
+    sentences = [
+        "推进党建与业务深度融合，实现互促共进。",
+        "找准结合点，推动党建工作与业务工作同频共振。",
+        "加强培训，提升党务干部能力素质。",
+        "严格落实“三会一课”制度。",
+    ]
+    verdicts = judge.judge(sentences, "党建与业务融合", "机关党建", point_only=True)
+    assert [bool(v.shared) for v in verdicts] == [True, True, False, False]
+    assert verdicts[0].strong and verdicts[1].strong
+    assert not judge.judge(["加强党建工作。"], "党建与业务融合", "机关党建", point_only=True)[0].shared
+
+
 def test_one_sentence_moved_from_another_document_is_named(view_and_judge) -> None:
     name = "speech-07-fangxun-xianzhang"
     good = (DATA / "good_drafts" / f"{name}.md").read_text(encoding="utf-8")

@@ -243,6 +243,27 @@ def test_events_arrive_in_order(settings: Settings):
     assert cited <= retrieved and retrieved - cited  # the UI can show sources retrieved but not used
 
 
+def test_a_draft_is_scored_once_and_again_only_after_an_edit(settings: Settings, monkeypatch):
+    """The pipeline scores a draft for its warnings; the web checklist asks for the same card and gets it
+    without judging every sentence a second time. An edited draft is scored afresh."""
+    from assistant.draft import scoring
+
+    calls: list[str] = []
+    real = metrics.score_draft
+    monkeypatch.setattr(
+        metrics, "score_draft", lambda draft, *a, **k: calls.append(draft.text) or real(draft, *a, **k)
+    )
+    draft = write_draft(REQUESTS["work-report"], settings, retriever=SeedRetriever())
+    assert len(calls) == 1
+    doctype = get_doctype("work-report", PROMPTS)
+    page_copy = Draft.from_dict(draft.to_dict())  # the web page keeps the draft as a dict
+    card = scoring.scorecard(page_copy, doctype, settings)
+    assert len(calls) == 1 and card.failures() == scoring.scorecard(draft, doctype, settings).failures()
+    page_copy.text = page_copy.text.replace("汇报如下", "报告如下")
+    scoring.scorecard(page_copy, doctype, settings)
+    assert len(calls) == 2
+
+
 def test_regenerate_changes_only_that_section(settings: Settings):
     draft = write_draft(REQUESTS["research-report"], settings, retriever=SeedRetriever())
     before = {s.key: s.text for s in draft.sections}

@@ -121,7 +121,15 @@ def test_every_section_prompt_has_the_outline_the_text_so_far_and_its_own_facts(
 
 def test_the_register_follows_type_skeleton_and_request(server: FakeOpenAI, settings: Settings):
     cases = [
-        (SPEECH, ["讲话人/行文人：市人民政府副市长", "行文方向：对下", "听众/读者：各县区政府"]),
+        (
+            SPEECH,  # 全市安全生产工作会议: a work meeting reviews and deploys, it is no 表彰会
+            [
+                "讲话人/行文人：市人民政府副市长",
+                "行文方向：对下",
+                "听众/读者：各县区政府",
+                "场合：工作会议（总结工作、部署任务）",
+            ],
+        ),
         (
             DraftRequest(
                 "duty-report", "2024年度抓基层党建工作", unit="市财政局机关党支部", speaker="支部书记 李华"
@@ -393,6 +401,34 @@ def test_a_missing_lead_is_the_types_own_and_a_lone_sub_heading_is_a_lead_senten
     assert "（一）" not in text and "明确责任清单。要把压实安全生产责任抓实抓细。" in text
     lead = next(s for s in draft.sections if s.key == "requirements").paragraphs[0]
     assert lead.spans[0].kind == "formula"
+
+
+def test_a_work_reports_next_part_is_named_by_its_lead_even_when_the_model_leaves_it_out(
+    server: FakeOpenAI, settings: Settings
+):
+    """A 汇报's parts carry no headings: a reader knows 下一步 begins only from its lead. The prompt asks
+    for one (with the type's own words as the example); a reply without it gets the type's lead."""
+    report = DraftRequest(
+        "work-report",
+        "粮食生产工作",
+        unit="县农业农村局",
+        occasion="全市农业农村工作会议",
+        points=["稳定粮食生产", "存在的问题和下一步打算"],
+        materials=["2025年计划新建高标准农田4万亩。"],
+    )
+    no_lead = "【主题句】抓好高标准农田建设。\n【正文】2025年计划新建高标准农田4万亩，确保按期完成。"
+    draft, model, _ = draft_with(server, settings, report, replies={"下一步工作打算": [no_lead]})
+    user = model.calls("下一步工作打算")[0][1]
+    assert "点明本部分讲的是“下一步工作打算”" in user and "下一步，县农业农村局将" in user
+    part = next(s for s in draft.sections if s.key == "next")
+    assert (
+        part.paragraphs[0].text.startswith("下一步，县农业农村局将")
+        and part.paragraphs[0].spans[0].kind == "formula"
+    )
+    assert part.paragraphs[1].text.startswith("抓好高标准农田建设。2025年计划新建高标准农田4万亩")
+    draft, model, _ = draft_with(server, settings, report)  # a model that writes the lead it is asked for
+    first = next(s for s in draft.sections if s.key == "next").paragraphs[0]
+    assert first.text.startswith("下一步") and first.spans[0].kind != "formula"
 
 
 def test_a_facts_only_part_keeps_the_outlines_sub_headings_and_puts_each_fact_under_its_own(

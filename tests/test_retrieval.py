@@ -270,6 +270,21 @@ def test_warm_up_in_the_background_loads_the_index_and_never_raises(hs: Settings
     assert not missing.is_alive()
 
 
+def test_the_web_servers_warm_up_readies_the_drafting_side_too(hs: Settings) -> None:
+    """The first draft of a fresh server does not pay for the corpus view, the sentence judge's probes or
+    the public collection: the warm-up thread loads them after the index."""
+    from assistant.content import topicality
+    from assistant.draft import scoring
+    from assistant.index import corpus_view
+
+    corpus_view._CACHE.clear()
+    topicality._JUDGES.clear()
+    retrieval.warm_in_background(hs, then=scoring.warm).join(timeout=300)
+    assert corpus_view._CACHE and topicality._JUDGES
+    judge = topicality.judge_for(hs, corpus_view.open_view(hs).stats)
+    assert len(topicality._JUDGES) == 1 and judge._cache  # the same judge, its probe vectors in hand
+
+
 @pytest.mark.parametrize("k", [1, 3, 5, 40])
 def test_keyword_top_k_keeps_score_order_ties_and_filters(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = ["三会一课", "三会一课 落实", "党建", "三会一课", "业务 融合", "三会一课 党建", "三会一课"] * 4

@@ -264,6 +264,26 @@ def test_work_report_next_steps_topic() -> None:
     ]
 
 
+def test_a_lead_between_topic_paragraphs_opens_the_next_part_and_its_topics_take_its_role() -> None:
+    """A 汇报's parts have no headings: 在看到成效的同时……不足： and 下一步，我们将……： open them, and the
+    topic paragraphs after a 下一步 lead are plans, though their topic sentences name no role."""
+    text = (
+        "尊敬的各位领导：\n根据会议安排，现将有关情况汇报如下：\n稳定粮食生产。全县粮食总产量稳定。\n"
+        "高标准农田建设。新建高标准农田一批。\n在看到成效的同时，也要清醒看到工作中存在的不足：\n"
+        "管护主体不明确。部分灌溉设施老化。\n下一步，我们将重点抓好以下几个方面的工作：\n"
+        "加快高标准农田建设。新建高标准农田一批。\n汇报完毕，请批评指正。"
+    )
+    parsed = structure.parse_text(text, "work-report")
+    assert [(s.heading, s.role) for s in parsed.sections if s.level == 1] == [
+        ("稳定粮食生产", "achievements"),
+        ("高标准农田建设", "achievements"),
+        ("", "problems"),
+        ("管护主体不明确", "problems"),
+        ("", "measures"),
+        ("加快高标准农田建设", "measures"),
+    ]
+
+
 def test_heading_path_helper() -> None:
     parsed = structure.parse(load("004_98979e0a19b40566.txt"))
     leaf = [s for s in parsed.sections if s.level == 1][2].children[0].children[0]

@@ -18,6 +18,7 @@ from assistant.records import (
 )
 from assistant.ui import outline_model as model
 from assistant.ui.render import diff_html, draft_html, sources_html, unused_facts
+from assistant.ui.style import CSS
 from assistant.ui.views import build_request, generator_label
 from assistant.ui.workbench import parse_count
 
@@ -131,6 +132,18 @@ def test_the_draft_html_escapes_text_and_carries_a_source_per_sentence() -> None
     # a paragraph without spans: each sentence carries the paragraph's sources and says so
     assert 'data-src="2" data-kind="corpus" data-scope="paragraph"' in html
     assert '<p class="gw-h1">' in html and 'class="gw-s gw-runin' in html  # laid out like the Word file
+
+
+def test_a_sentence_to_verify_is_highlighted_not_only_explained_on_hover() -> None:
+    draft = _draft()
+    flagged = Span(
+        "市应急管理局要加强监管。【核实：市应急管理局】", "model", [], note="材料中没有：市应急管理局"
+    )
+    draft.sections[-1].paragraphs.append(DraftParagraph(flagged.text, "body", 0, [], [flagged]))
+    html = draft_html(draft)
+    assert 'class="gw-s k-model gw-flag"' in html and 'title="材料中没有：市应急管理局"' in html
+    assert html.count("gw-flag") == 1  # the writer's fact, the corpus sentence and the gap are not flagged
+    assert ".gw-s.gw-flag" in CSS
 
 
 def test_unused_facts_are_listed_in_full_beside_the_section_they_fit() -> None:

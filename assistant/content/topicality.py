@@ -26,6 +26,7 @@ import yaml
 from . import words
 
 SPECIFIC_SHARE = 0.02  # a word in fewer reference paragraphs than this names a point on its own
+POINT_WORD_SHARE = 0.1  # a point's word in fewer than this is its own (two of them name the point)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Relevance:
         return bool(self.shared) and (self.similarity is None or self.close)
 
     def why(self) -> str:
-        if self.similarity is None or self.rival is None:
+        if self.similarity is None or self.rival is None or self.close:
             return "未涉及要点或主题的关键词"
         return f"未涉及要点或主题的关键词，且语义上更接近“{self.rival_name}”"
 
@@ -138,7 +139,8 @@ class Judge:
                 for w in self.keywords(topic, siblings)
                 if not (self.stats.own and self.stats.own.share(w) > 0.1)
             ]
-        shared = [tuple(self._evidence(keys, s, strict=point_only)) for s in sentences]
+        own = self.point_words(point) if point_only else []
+        shared = [tuple(self._evidence(keys, s, strict=point_only, own=own)) for s in sentences]
         # a probe on the request's own point or topic is no rival (防汛 under a 防汛 speech's 值守 point)
         related = self.keywords(point, topic)
         own_words = set(related) | set(self.keywords(siblings))
@@ -178,13 +180,29 @@ class Judge:
             )
         return out
 
-    def _evidence(self, keys: list[str], sentence: str, strict: bool) -> list[str]:
+    def point_words(self, point: str) -> list[str]:
+        """The point's own content words that are not general language in the reference (党建, 业务, 融合 in
+        党建与业务融合; not 建设, 责任): each may be everywhere in the writer's corpus (党建 in a 党建 corpus),
+        so none names the point alone, but two together do."""
+        return [
+            w
+            for w in words.words(point)
+            if w not in words.ALWAYS_COMMON and self.stats.share(w) < POINT_WORD_SHARE
+        ]
+
+    def _evidence(self, keys: list[str], sentence: str, strict: bool, own: list[str] = ()) -> list[str]:
         """The point's words in ``sentence``. Under a key point (``strict``) a fairly general word (专项,
-        建设: in more than 2 % of reference paragraphs) counts only beside another of the point's words."""
+        建设: in more than 2 % of reference paragraphs) counts only beside another of the point's words; two
+        of the point's ``own`` words count together though the writer's corpus is full of each."""
         hits = words.shared(keys, sentence)
         if not strict or len(hits) >= 2:
             return hits
-        return [w for w in hits if self.stats.share(w) < SPECIFIC_SHARE]
+        specific = [w for w in hits if self.stats.share(w) < SPECIFIC_SHARE]
+        if specific:
+            return specific
+        found = words.shared(own, sentence)
+        found = [w for w in found if not any(w != x and w in x for x in found)]  # 安全 inside 安全生产
+        return found if len(found) >= 2 else []
 
     def on_topic(self, sentence: str, point: str, topic: str = "") -> bool:
         return self.judge([sentence], point, topic)[0].on_topic

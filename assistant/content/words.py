@@ -154,6 +154,7 @@ _ALWAYS_COMMON = frozenset(
         "已经",
     ]
 )
+ALWAYS_COMMON = _ALWAYS_COMMON  # general language: never evidence of what a sentence is about
 
 
 def _jieba():

@@ -48,6 +48,7 @@ DIRECTIVE_ROLES = ("requirements", "measures")
 GAP_ROLES = ("achievements", "background", "problems", "causes")
 PER_POINT = 8  # corpus sentences a point may take while its share of the length is not met
 MAX_RUN = 2  # consecutive sentences taken from one passage (keeps copied stretches short)
+PUBLIC_FILL = 3  # a point with fewer corpus sentences than this takes policy language up to it
 COPY_LIMIT = 190  # a section never repeats a source verbatim for longer (the eval gates are 200)
 
 
@@ -117,6 +118,7 @@ class Composer:
             judge_for(self.settings, stats) if self.settings is not None else Judge(None, stats)
         )
         self.public = public_mod.collection() if self.request.public_corpus else None
+        self.public_clauses: list[set[str]] = []  # clauses of the policy sentences taken so far
 
     # -- formulas -------------------------------------------------------------------------------------
     def formula(self, name: str, **extra: Any) -> str:
@@ -217,9 +219,7 @@ class Composer:
             return []
         verdicts = self.judge.judge([s.text for s in candidates], target, self.request.topic)
         topic_keys = words.distinctive(self.request.topic, self.judge.stats, at_least=1)
-        point_keys = [
-            w for w in words.distinctive(target, self.judge.stats, at_least=1) if w not in topic_keys
-        ]
+        point_keys = _point_keys(target, topic_keys, self.judge.stats)
         chosen: list[Piece] = []
         for sentence, verdict in zip(candidates, verdicts, strict=True):
             # national policy language is about the writer's point only when it names both the topic and the
@@ -231,6 +231,10 @@ class Composer:
             grams = bigrams(sentence.text)
             if any(share_in(grams, bigrams(p.text)) >= 0.5 for p in chosen):
                 continue  # the same directive in another year's wording
+            clauses = _clause_grams(sentence.text)
+            if any(share_in(c, seen) >= 0.7 for c in clauses for seen in self.public_clauses):
+                continue  # 坚决遏制重特大事故 said once is enough
+            self.public_clauses += clauses
             chosen.append(Piece(sentence.text, "public", public_passage(sentence)))
             if len(chosen) >= limit:
                 break
@@ -244,14 +248,15 @@ class Composer:
         if not spec.facts_only:
             size = sum(len(p.text) for p in pieces)
             corpus = self.corpus_pieces(ctx, point, PER_POINT)
-            if len(corpus) < 2:
-                corpus += self.public_pieces(ctx, point, 2 - len(corpus))
+            if len(corpus) < PUBLIC_FILL:
+                corpus += self.public_pieces(ctx, point, PUBLIC_FILL - len(corpus))
             for piece in corpus:
                 if size >= budget and pieces:
                     break
                 pieces.append(piece)
                 size += len(piece.text)
-        if not facts and (spec.role in GAP_ROLES or spec.facts_only or len(pieces) < 2):
+        own = [p for p in pieces if p.kind != "public"]  # policy language alone leaves the local tasks to say
+        if not facts and (spec.role in GAP_ROLES or spec.facts_only or len(own) < 2):
             pieces.append(self.gap(point, spec))
         for piece in pieces:
             if piece.kind in ("corpus", "public", "fact"):
@@ -411,3 +416,51 @@ def _trim_copies(paragraphs: list[DraftParagraph], book: SourceBook) -> None:
         del paragraph.spans[si]
         paragraph.text = "".join(s.text for s in paragraph.spans)
         paragraph.sources = sorted({n for s in paragraph.spans for n in s.sources})
+
+
+def _point_keys(point: str, topic_keys: list[str], stats: words.WordStats) -> list[str]:
+    """What a sentence must name (one of) to be about ``point`` beyond the topic: the point's distinctive
+    words once the topic's are taken out, and the object of its leading verb when the verb is all that is
+    left (压实安全生产责任 in a 安全生产 speech: 压实 or 责任, so 严格落实安全生产责任 is on the point;
+    落实一岗双责 keeps 一岗双责 alone, so 落实维护社会稳定责任制 is not)."""
+    rest = point
+    for key in sorted(topic_keys, key=len, reverse=True):
+        rest = rest.replace(key, " ")
+    found = [w for w in words.distinctive(rest, stats, at_least=1) if w not in topic_keys]
+    own = [w for w in words.words(rest) if w not in _EMPTY_WORDS]
+    if own and found == own[:1]:
+        # only the leading verb is distinctive (压实): the object after it says what the point is about, common
+        # language though it is (责任); the verb itself varies (落实, 压紧, 严格)
+        found += own[1:2]
+    return found
+
+
+# words that say nothing about a point even when nothing else is left of it
+_EMPTY_WORDS = frozenset(
+    [
+        "工作",
+        "方面",
+        "情况",
+        "问题",
+        "各项",
+        "有关",
+        "相关",
+        "主要",
+        "重要",
+        "一个",
+        "一些",
+        "进一步",
+        "以及",
+        "通过",
+        "进行",
+        "我们",
+        "今年",
+        "当前",
+        "目前",
+    ]
+)
+
+
+def _clause_grams(text: str) -> list[set[str]]:
+    """The character bigrams of each clause of six or more characters (for repeated-clause tests)."""
+    return [bigrams(c) for c in re.split(r"[，,；;。、]", text) if len(c.strip()) >= 6]

@@ -35,6 +35,11 @@ _PERSON_RE = re.compile(
     r"(?:同志|书记|局长|校长|院长|主任|部长|县长|市长|镇长|所长|处长|科长|老师|代表)"
 )
 _NATIONAL_CLAIM_RE = re.compile(r"我国|全国|国务院|中央政府|各地区各部门|本届政府|过去一年|过去五年|新冠")
+# a clause reporting a result (事故总量和重特大事故数量持续下降): the report's own outcome, not a directive
+_RESULT_CLAUSE_RE = re.compile(
+    r"(?:^|[，,；;])(?![^，,；;]*(?:确保|力争|推动|促进|努力|使|让|要|不断|推进))[^，,；;]{2,30}"
+    r"(?:持续|继续|明显|大幅|稳步|显著|逐步)?(?:下降|减少|增长|上升|好转|改善|增加|提高|提升|扩大|缩小|回升|向好)[。；;]?$"
+)
 
 
 @dataclass
@@ -99,6 +104,8 @@ class Guard:
                 return f"引用了其他单位的文件《{title}》"
         if public and (m := _NATIONAL_CLAIM_RE.search(text)):
             return f"全国层面的表述“{m.group(0)}”"
+        if public and (m := _RESULT_CLAUSE_RE.search(text)):
+            return f"报告自身的成效表述“{m.group(0).lstrip('，,；;')}”"
         if self.lexicon is not None:
             found = self.lexicon.foreign_terms(text, self.allowed, self.kind)
             if found:

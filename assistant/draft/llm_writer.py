@@ -235,6 +235,7 @@ class LLMSectionWriter:
             ),
             target_chars=ctx.budget,
             count=_count_word(len(item.points) or 3),
+            part_lead=self.lead_formula(ctx, len(item.points) or 3) if spec.form == "topics" else "",
             retry=retry,
         )
 
@@ -303,6 +304,10 @@ class LLMSectionWriter:
             self._one_paragraph(blocks, shape, body)
             return out, used
         if spec.form == "topics":
+            if not any(b.kind == "lead" for b in blocks[:1]):
+                lead = self.lead_formula(ctx, len(shape.subs) or 3)
+                if lead:  # 下一步，我们将……: a part without a heading is named by the type's own lead
+                    out.append(DraftParagraph(lead, "body", 0, [], [Span(lead, "formula")]))
             self._topics(blocks, shape, body)
             return out, used
         self._under_heading(blocks, shape, body)

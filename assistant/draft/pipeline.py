@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import numerals
 from ..doctypes import DocType
-from ..errors import BackendError, BackendStalledError, InputError, UserError
+from ..errors import BackendError, BackendStalledError, InputError
 from ..records import Draft, DraftParagraph, DraftRequest, DraftSection, Outline, OutlineItem, Source
 from ..settings import Settings
 from .composer import Composer, split_sentences
@@ -28,6 +28,7 @@ from .context import EventFn, SectionContext, noop, spec_for
 from .llm_writer import LLMSectionWriter, fence_safe  # noqa: F401 - public
 from .outline import clean_outline, make_outline  # noqa: F401 - public
 from .request import check_request, clean_request, template_values  # noqa: F401 - public
+from .scoring import check_draft
 from .sources import SourceBook, open_retriever, section_passages
 
 
@@ -92,43 +93,6 @@ def assemble(draft: Draft) -> Draft:
         lines += [p.text for p in section.paragraphs]
     draft.text = "\n".join(lines)
     return draft
-
-
-def check_draft(draft: Draft, doctype: DocType, settings: Settings) -> list[str]:
-    """Warnings a writer should see: gaps to fill, and the metrics' failed checks when metrics exist."""
-    warnings: list[str] = []
-    gaps = draft.text.count("【待补")
-    if gaps:
-        warnings.append(f"草稿中有 {gaps} 处“【待补：…】”，请补充实际情况和数据后再使用。")
-    checks = draft.text.count("【核实")
-    if checks:
-        warnings.append(f"草稿中有 {checks} 处“【核实：…】”：材料中没有这些名称或数字，请逐一核实后删改。")
-    try:
-        from ..evals import metrics
-    except ImportError:
-        return warnings
-    try:
-        from ..content.topicality import judge_for
-        from ..index.corpus_view import open_view
-
-        view = open_view(settings)
-        card = metrics.score_draft(
-            draft,
-            doctype,
-            draft.request,
-            prompts_dir=settings.prompts_dir,
-            corpus=view,
-            judge=judge_for(settings, view.stats if view else None),
-        )
-    except UserError as exc:  # a check that cannot run must not cost the writer the draft
-        return [*warnings, f"自动检查未能完成：{exc}"]
-    # a model's draft is its own wording: how much of it is found in the corpus is no check of it
-    skip = {"length", "points"} | ({"grounding"} if draft.generator.get("backend") != "composer" else set())
-    for result in card.failures():
-        if result.name in skip or not result.reason:
-            continue
-        warnings.append(f"检查未通过（{result.label or result.name}）：{result.reason}")
-    return warnings
 
 
 # ------------------------------------------------------------------------------------------------ drafts

@@ -31,6 +31,7 @@ import logging
 import os
 import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -465,16 +466,19 @@ class Retriever:
         ]
 
 
-def warm_in_background(settings: Settings) -> threading.Thread:
+def warm_in_background(settings: Settings, then: Callable[[Settings], None] | None = None) -> threading.Thread:
     """Open the index and load its BM25 index and vectors on a daemon thread, so that a server's first
-    search does not pay for them. Nothing is raised: with no index yet, or one that cannot be opened, the
-    first search reports the problem to the writer as usual."""
+    search does not pay for them; ``then(settings)`` runs next on the same thread (the drafting side's own
+    warm-up). Nothing is raised: with no index yet, or one that cannot be opened, the first search reports
+    the problem to the writer as usual."""
 
     def run() -> None:
         try:
             Retriever.open(settings).warm()
         except Exception as exc:  # noqa: BLE001 - a warm-up must never take the server down
             log.info("warm-up skipped: %s", exc)
+        if then is not None:
+            then(settings)
 
     thread = threading.Thread(target=run, name="retriever-warm-up", daemon=True)
     thread.start()

@@ -55,11 +55,12 @@ _MARKER = re.compile(r"##[A-Za-z0-9_-]+##")
 # weak ones count only in level-1 headings and in the lead sentence of unheaded paragraphs.
 _ROLE_WORDS: tuple[tuple[str, str, str], ...] = (
     ("causes", "原因", ""),
-    ("problems", "存在的?问题|不足|短板|差距|薄弱环节", "问题"),
+    ("problems", "存在的?问题|不足|短板|差距|薄弱环节", "问题(?!导向)"),
     ("measures", "对策|建议|下一步|打算|今后", "措施|思路|举措"),
     ("background", "基本情况|概况|现状", "形势|举办(?:这次|本次|此次)|办班(?:的)?目的"),
     ("achievements", "履职情况|成效|成绩|成果|做法|工作情况|主要工作", ""),
 )
+_PART_ROLES = ("problems", "causes", "measures")  # parts a lead opens between a work report's topics
 _TOPIC_MAX = 18  # characters of a work-report topic sentence (without its 。)
 _NAME_MAX = 12  # a sub-heading this short that names a role keyword starts a new role
 
@@ -234,6 +235,7 @@ class _Builder:
         self.heading_end: dict[int, int] = {}  # id(section) -> text offset where its body starts
         self.after_opinions = False
         self.prev_top_role: str | None = None
+        self.part_role: str | None = None  # the part a lead between topic paragraphs opened (下一步……)
         self.salutation = ""
         self.opening = ""
         self.closing = ""
@@ -509,12 +511,23 @@ class _Builder:
             return self.prev_top_role
         return "other" if self.paragraphs else "background"
 
+    def _part_lead(self, line: _Line) -> str | None:
+        """The part an unheaded paragraph between topic paragraphs opens, named by its lead sentence
+        (下一步，我们将……; 在看到成效的同时，也要看到……不足：), when it is not the open part's."""
+        end = _sentence_end(line.norm, ends=_SENTENCE_END + "：")
+        first = line.norm[: end if end > 0 else len(line.norm)]
+        role = _keyword_role(first, last=True)
+        if role in _PART_ROLES and role != self.stack[0].role:
+            return role
+        return None
+
     def _topic(self, line: _Line, end: int) -> None:
         self.stack.clear()
         sentence = line.norm[:end]
-        role = _keyword_role(sentence, strong_only=True) or self.points_role
+        default = self.part_role or self.points_role
+        role = _keyword_role(sentence, strong_only=True) or default
         if role not in ("achievements", "measures", "problems", "causes"):
-            role = self.points_role
+            role = default
         section = self._section(line, end, level=1, kind="topic", role=role)
         self._attach(section, push=True)
         self._inline_items(line, end, section, role, 2)
@@ -534,8 +547,17 @@ class _Builder:
                 self._item(line)
             elif topics and (not self.stack or self.stack[0].kind == "topic") and _topic_end(line.norm) > 0:
                 self._topic(line, _topic_end(line.norm))
+            elif topics and self.stack and self.stack[0].kind == "topic" and (opens := self._part_lead(line)):
+                # 下一步，我们将……： between topic paragraphs opens the next part; its topics are of its role
+                self.stack.clear()
+                role = self.part_role = opens
+                section = self._section(line, 0, level=1, kind="body", role=role)
+                self.sections.append(section)
+                self.prev_top_role = role
             elif not self.stack:  # an unheaded top-level paragraph
                 role = self._lead_role(line)
+                if topics and role in _PART_ROLES:
+                    self.part_role = role  # 下一步，我们将……: the topics after it are plans
                 section = self._section(line, 0, level=1, kind="body", role=role)
                 self.sections.append(section)
                 self.prev_top_role = role

@@ -20,7 +20,7 @@ from typing import Any  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from ..doctypes import load_doctypes  # noqa: E402
-from ..draft import export
+from ..draft import export, scoring  # noqa: E402
 from ..draft import pipeline as drafting  # noqa: E402
 from ..errors import UserError  # noqa: E402
 from ..index.retrieval import warm_in_background  # noqa: E402
@@ -125,5 +125,5 @@ def launch(app: gr.Blocks, settings: Settings, **overrides: Any) -> tuple:
     The index is opened and its vectors loaded in the background meanwhile, so the first search is fast."""
     options = {**launch_options(settings), **overrides}
     app.delete_cache = app.delete_cache or exports.GRADIO_CACHE_POLICY  # Gradio's copies of downloads
-    warm_in_background(settings)
+    warm_in_background(settings, then=scoring.warm)  # the first draft's judge and word statistics too
     return app.launch(**options)

@@ -103,8 +103,10 @@ def _span_html(span: Span, scope: str, facts: list[tuple[int, str]]) -> str:
         kind = "fact" if fact is not None else kind
     if "【待补" in span.text:
         kind = "gap"
+    # a name or figure the writer must verify (【核实：…】 in the text, or the check's note) stands out
+    flagged = " gw-flag" if span.note or "【核实" in span.text else ""
     attrs = [
-        f'class="gw-s k-{escape(kind)}"',
+        f'class="gw-s k-{escape(kind)}{flagged}"',
         f'data-src="{",".join(str(n) for n in span.sources)}"',
         f'data-kind="{escape(kind)}"',
         f'data-scope="{scope}"',

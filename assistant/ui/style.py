@@ -40,6 +40,7 @@ body, .gradio-container { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Micr
 .gw-s.k-fact { background: #fff1a8; }
 .gw-s.k-gap { color: #a11; background: #fde8e8; }
 .gw-s.k-edit { text-decoration: underline dotted #888; }
+.gw-s.gw-flag { text-decoration: underline wavy #d9822b; text-underline-offset: 3px; background: #fff4e5; }
 .gw-aside { font-family: "Noto Sans CJK SC", sans-serif; font-size: 13px; line-height: 1.6; margin: 0.4em 0 0.6em 2em;
   padding: 6px 10px; border-left: 3px solid #e0b800; background: #fffbe6; }
 .gw-aside ul { margin: 0.2em 0 0 1.2em; }

@@ -16,10 +16,9 @@ from typing import Any
 import gradio as gr
 
 from ..doctypes import get_doctype
-from ..draft import actions, export
+from ..draft import actions, export, scoring
 from ..draft.parts import draft_parts, part_text
 from ..errors import IndexMissingError, InputError, UserError
-from ..evals import metrics
 from ..history import History
 from ..index.retrieval import Retriever
 from ..records import Draft
@@ -305,25 +304,14 @@ class Workbench:
         }
 
     def checklist_for(self, draft: Draft) -> str:
+        """The checklist beside the draft: the card the pipeline scored for its warnings (``draft.scoring``
+        keeps the last few), scored afresh only after an edit."""
         if draft.request is None:
             return ""
-        from ..content.topicality import judge_for
-        from ..index.corpus_view import open_view
-
         settings = self.live.get()
         try:
             doctype = get_doctype(draft.doc_type, settings.prompts_dir)
-            # with the library, its own checks (他单位内容, 整篇照抄) run as in the pipeline
-            view = open_view(settings)
-            card = metrics.score_draft(
-                draft,
-                doctype,
-                request=draft.request,
-                prompts_dir=settings.prompts_dir,
-                corpus=view,
-                judge=judge_for(settings, view.stats if view else None),
-            )
-            return checklist_markdown(card)
+            return checklist_markdown(scoring.scorecard(draft, doctype, settings))
         except UserError as exc:
             return f"自动检查未能完成：{exc}"
 

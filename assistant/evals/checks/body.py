@@ -36,7 +36,7 @@ class BodySentence:
     section_title: str
     heading: str  # the nearest heading or lead it is written under
     point: str  # the request's key point it is written under ("" for none)
-    exempt: str = ""  # "gap" | "fact" | "formula" | "" (subject to topicality)
+    exempt: str = ""  # "gap" | "fact" | "formula" | "point" | "" (subject to topicality)
     fact: int | None = None
     facts_only: bool = False  # in a part the schema writes from the writer's facts only (a speech's 成效)
 
@@ -115,6 +115,8 @@ def read_body(
         for sentence in sentences:
             if len(chars(sentence)) < 6:
                 continue
+            named = next((p for p in points if _matches(p, sentence.rstrip("。！；;"))), "")
+            point = named or point  # a paragraph opened on a key point's own words is about that point
             item = BodySentence(
                 sentence,
                 top.role,
@@ -127,6 +129,8 @@ def read_body(
                 item.exempt = "gap"  # a marked gap; a sentence that only holds one among its claims is judged
             elif (fid := fact_of(sentence, facts)) is not None:
                 item.exempt, item.fact = "fact", fid
+            elif named:
+                item.exempt = "point"  # the writer's key point as they worded it
             elif any(p.search(GAP_RE.sub("", sentence).strip()) for p in patterns):
                 item.exempt = "formula"
             body.sentences.append(item)
