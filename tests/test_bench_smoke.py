@@ -17,7 +17,7 @@ from assistant.settings import PROJECT_ROOT
 if str(PROJECT_ROOT) not in sys.path:  # bench/ is a top-level folder, not an installed package
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench import common, ingest, latency, retrieval  # noqa: E402
+from bench import common, ingest, latency, retrieval, warmup  # noqa: E402
 
 
 def test_label_set_resolves_against_the_seed_and_sample_corpus() -> None:
@@ -117,6 +117,12 @@ def test_benchmarks_run_on_tiny_inputs(tmp_path: Path) -> None:
     assert measured["local"]["search, type+role filters"]["n"] == len(latency.load_queries())
     assert measured["draft"]["n"] == len(latency.DRAFT_REQUESTS)
     assert (out / "latency.json").is_file()
+
+    result = warmup.main(
+        ["--runs", "1", "--embedder", "hashing", "--out-dir", str(out), "--work-dir", str(tmp_path / "w")]
+    )
+    assert len(result["rows"]["cold"]) == len(result["rows"]["warm"]) == 1 and result["ratio"] > 0
+    assert result["rows"]["warm"][0]["chars"] == result["rows"]["cold"][0]["chars"] > 0  # the same draft
 
 
 @pytest.mark.parametrize("bad", ["没有这句话", "党建"])
