@@ -133,6 +133,9 @@ class DocType:
     register: tuple[tuple[str, str], ...] = ()  # (speaker|audience|person|direction|tone, pattern)
     type_register: tuple[tuple[str, str], ...] = ()  # the type's own, before a skeleton's overrides
     connectives: tuple[str, ...] = ()  # patterns of the type's generic language (exempt from topicality)
+    others_voice: tuple[
+        str, ...
+    ] = ()  # patterns of sentences in another's voice (a report upward gives no orders)
 
     def section(self, key: str) -> SectionSpec:
         for spec in self.all_sections or self.sections:
@@ -327,6 +330,7 @@ def load_doctype(path: Path) -> DocType:
         register=_register(path, data.get("register"), "register"),
         type_register=_register(path, data.get("register"), "register"),
         connectives=_patterns(path, data.get("connectives"), "connectives"),
+        others_voice=_patterns(path, data.get("others_voice"), "others_voice"),
     )
     return doctype.with_skeleton(skeletons[0].name) if skeletons else doctype
 

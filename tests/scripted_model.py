@@ -70,6 +70,19 @@ _DIRECTIVE = [
     "要强化{p}的保障措施，在人员、经费、制度等方面给予支持，为{t}提供有力支撑。",
     "要加强{p}的宣传引导，及时回应社会关切，营造关心支持{t}的良好氛围。",
 ]
+# a report upward (行文方向：对上) states what the writer will do; it gives no orders
+_PLANS = [
+    "{u}将坚持问题导向，聚焦{p}中的短板弱项，逐项研究解决办法。",
+    "围绕{p}，{u}将细化任务清单，明确责任主体和完成时限，推动{t}各项部署落地落实。",
+    "{u}将把{p}同日常工作结合起来，既抓当前又谋长远，建立定期调度、跟踪问效的长效机制。",
+    "在{p}上，{u}将加强统筹协调，主动对接相关部门，形成推进{t}的合力。",
+    "{u}将注重总结推广{p}中的好经验好做法，以点带面带动{t}整体水平提升。",
+    "{u}将把{p}的成效纳入年度考核，考准考实，确保{t}取得实实在在的成效。",
+    "{u}将强化{p}的人员、经费和制度保障，为{t}提供有力支撑。",
+    "{u}将主动接受上级指导和群众监督，及时改进{p}中的薄弱环节。",
+    "{u}将持续深化{p}，推动{t}再上新台阶。",
+    "{u}将加强{p}的宣传引导，营造关心支持{t}的良好氛围。",
+]
 _DONE = [
     "{u}坚持把{p}与{t}的中心工作同谋划、同部署、同推进，推动工作落地见效。",
     "在{p}上，{u}注重抓基层、打基础，{t}的薄弱环节得到补强。",
@@ -140,8 +153,12 @@ _ROLE_OF = {
 }
 
 
-def _sentences(role: str, point: str, topic: str, unit: str, chars: int, salt: int) -> str:
+def _sentences(
+    role: str, point: str, topic: str, unit: str, chars: int, salt: int, upward: bool = False
+) -> str:
     bank = _TEMPLATES.get(role, _DIRECTIVE)
+    if upward and bank is _DIRECTIVE:  # as the register line says: a report upward gives no orders
+        bank = _PLANS
     out, n = "", salt
     while len(out) < chars and n < salt + len(bank):
         out += bank[n % len(bank)].format(p=_core(point), t=topic, u=unit or "我们")
@@ -163,6 +180,7 @@ class Section:
     needs: str = ""
     by_point: dict[str, list[str]] = field(default_factory=dict)  # the facts the prompt puts under a point
     facts_only: bool = False  # the prompt says the part holds the writer's facts only
+    upward: bool = False  # the system prompt's register line: 行文方向：对上
 
 
 def read_section(user: str) -> Section:
@@ -258,7 +276,7 @@ def write_section(s: Section, salt: int = 0) -> str:
     elif s.lead:
         lines.append("【导语】" + _LEADS.get(s.role, "{t}方面的情况如下。").format(t=s.topic))
     for i, point in enumerate(points):
-        body = _sentences(s.role, point, s.topic, s.unit, per, salt + i)
+        body = _sentences(s.role, point, s.topic, s.unit, per, salt + i, s.upward)
         own = [f for f in s.by_point.get(point, []) if f in facts]
         unplaced = [f for f in facts if not any(f in v for v in s.by_point.values())]
         if not own and unplaced:
@@ -433,7 +451,12 @@ class ScriptedModel:
         if user.startswith("【任务】为一篇"):
             text, ways = write_outline(user), ["plain", "fence", "think"]
         elif user.startswith("【任务】起草"):
-            text = write_section(read_section(user), salt % 3)
+            section = read_section(user)
+            direction = re.search(r"行文方向：([^\n]*)", system)  # a report upward, not a 调研报告's 建议
+            section.upward = (
+                bool(direction) and direction.group(1).startswith("对上") and "建议" not in direction.group(1)
+            )
+            text = write_section(section, salt % 3)
             ways = ["plain", "think", "bare-close", "markdown", "commentary"]
         elif user.startswith("【任务】写"):
             text, ways = write_formula(user), ["plain", "think", "commentary"]

@@ -143,7 +143,7 @@ def test_the_seed_documents_pass_as_drafts_of_their_own_type(seed: str, view_and
     )
     failing = {r.name: r.reason for r in card.failures() if r.gate}
     assert set(failing) <= SEED_DEFECTS, failing
-    for name in ("topicality", "foreign", "document_copy", "formula_fit"):
+    for name in ("topicality", "foreign", "document_copy", "formula_fit", "voice"):
         assert card.get(name).passed is not False, card.get(name).reason
 
 
@@ -151,8 +151,36 @@ def test_the_seed_documents_pass_as_drafts_of_their_own_type(seed: str, view_and
 def test_the_good_drafts_pass_every_content_gate(name: str, view_and_judge) -> None:
     text = (DATA / "good_drafts" / f"{name}.md").read_text(encoding="utf-8")
     card = card_for(name, text, view_and_judge, markdown=True)
-    for check in ("topicality", "foreign", "facts", "document_copy", "tifa", "formula_fit", "numbers"):
+    for check in (
+        "topicality",
+        "foreign",
+        "facts",
+        "document_copy",
+        "tifa",
+        "formula_fit",
+        "numbers",
+        "voice",
+    ):
         assert card.get(check).passed is not False, (check, card.get(check).reason)
+
+
+def test_a_report_upward_that_gives_orders_is_flagged() -> None:
+    """A 述职报告's 下一步 in a leader's voice (各级党组织……要, 要坚持……) is another document's sentence: the
+    voice check fails it; the same plans in the writer's own voice pass; a speech gives orders freely."""
+    text = (
+        "2024年度抓基层党建工作述职报告\n根据安排，现将本人履职情况报告如下：\n一、履职情况\n"
+        "本人带头落实“三会一课”制度，全年讲党课4次。\n二、存在的问题\n理论学习还不够深入。\n"
+        "三、下一步工作打算\n各级党组织特别是主要负责人，要进一步理清思路，强化措施。\n"
+        "二是要坚持从严导向，进一步推动责任落实。\n以上报告，请予评议。"
+    )
+    voice = metrics.score_draft(text, "duty-report", prompts_dir=PROJECT_ROOT / "prompts").get("voice")
+    assert voice.gate and voice.passed is False and len(voice.details["found"]) == 2
+    own = text.replace("各级党组织特别是主要负责人，要进一步", "本人将进一步").replace(
+        "二是要坚持", "二是坚持"
+    )
+    assert metrics.score_draft(own, "duty-report", prompts_dir=PROJECT_ROOT / "prompts").get("voice").passed
+    speech = metrics.score_draft(text, "speech", prompts_dir=PROJECT_ROOT / "prompts").get("voice")
+    assert speech.passed is None
 
 
 def test_two_of_a_points_own_words_name_it_though_the_corpus_is_full_of_each(view_and_judge) -> None:

@@ -243,6 +243,28 @@ def test_events_arrive_in_order(settings: Settings):
     assert cited <= retrieved and retrieved - cited  # the UI can show sources retrieved but not used
 
 
+@pytest.mark.parametrize("doc_type", ["duty-report", "work-report"])
+def test_a_report_upward_takes_no_orders_from_a_speech(settings: Settings, doc_type: str):
+    """The seeds' speech (局党组书记讲话) is full of 要…… and 各级党组织要……: a 述职 or 汇报 drafted from the same
+    corpus takes none of them, and its 一是 stands only beside a 二是."""
+    draft = write_draft(REQUESTS[doc_type], settings, retriever=SeedRetriever())
+    doctype = get_doctype(doc_type, PROMPTS)
+    card = metrics.score_draft(draft, doctype, draft.request, prompts_dir=PROMPTS)
+    assert card.get("voice").passed, card.get("voice").reason
+    assert card.get("numbering").passed, card.get("numbering").reason
+    refused = [why for why in _refusals(draft, doc_type, settings) if why.startswith("语气不符")]
+    assert refused, "the speech's orders were offered and refused"
+
+
+def _refusals(draft: Draft, doc_type: str, settings: Settings) -> list[str]:
+    from assistant.draft.guard import Guard
+
+    doctype = get_doctype(doc_type, PROMPTS)
+    guard = Guard(draft.request, PROMPTS, voice=doctype.others_voice, doc_label=doctype.label)
+    texts = [p.chunk.text for p in seed_passages()]
+    return [guard.reason(x) or "" for t in texts for x in split_sentences(t)]
+
+
 def test_a_draft_is_scored_once_and_again_only_after_an_edit(settings: Settings, monkeypatch):
     """The pipeline scores a draft for its warnings; the web checklist asks for the same card and gets it
     without judging every sentence a second time. An edited draft is scored afresh."""

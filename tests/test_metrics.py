@@ -91,6 +91,15 @@ def test_level2_numbering_jump_fails() -> None:
     assert "（三）" in result.details["marks"]
 
 
+def test_a_lone_yishi_without_an_ershi_fails_numbering() -> None:
+    """一是 promises a 二是: a part left with one item (the rest a gap) must not keep its marker."""
+    text = DUTY_GOOD.replace("\n二是党建与业务融合还不够紧密，存在“两张皮”现象。", "")
+    assert "一是理论学习" in text and "二是党建与业务" not in text
+    result = score(text).get("numbering")
+    assert result.passed is False and "只有“一是”没有“二是”" in result.reason
+    assert score(DUTY_GOOD).get("numbering").passed is True
+
+
 def test_level2_restarts_under_each_level1_heading() -> None:
     text = DUTY_GOOD.replace(
         "二、存在的问题\n一是理论学习还不够深入，学用结合不够紧密。\n二是党建与业务融合还不够紧密，存在“两张皮”现象。",

@@ -112,7 +112,13 @@ class Composer:
                 view = open_view(self.settings)
             except Exception:  # noqa: BLE001 - a damaged index must not cost the writer the draft
                 view = None
-        self.guard = Guard(self.request, self.prompts_dir, view.lexicon if view else None)
+        self.guard = Guard(
+            self.request,
+            self.prompts_dir,
+            view.lexicon if view else None,
+            voice=self.doctype.others_voice,
+            doc_label=self.doctype.label,
+        )
         stats = view.stats if view else words.public_stats()
         self.judge: Judge = (
             judge_for(self.settings, stats) if self.settings is not None else Judge(None, stats)
@@ -361,7 +367,8 @@ class Composer:
                     paragraphs.append(_paragraph([lead_piece, *body], book))
         elif spec.numbering == "items":
             pieces = self.point_pieces(ctx, "", facts, ctx.budget)
-            for n, piece in enumerate(p for p in pieces if p.kind != "gap"):
+            items = [p for p in pieces if p.kind != "gap"]
+            for n, piece in enumerate(items if len(items) > 1 else []):  # a lone item gets no 一是
                 piece.text = numerals.item_marker(n + 1) + piece.text
             paragraphs += [_paragraph([p], book) for p in pieces]
         else:

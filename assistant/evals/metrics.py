@@ -29,7 +29,7 @@ from .checks.copying import (  # noqa: F401 - public
     own_document,
 )
 from .checks.coverage import check_citations, check_grounding, check_points, check_repetition
-from .checks.language import check_formula_fit, check_tifa
+from .checks.language import check_formula_fit, check_tifa, check_voice
 from .checks.numbers import (  # noqa: F401 - public
     check_numbers,
     cn_to_number,
@@ -135,6 +135,7 @@ def score_draft(
         check_document_copy(text, texts, corpus.titles if corpus is not None else None, skip),
         check_tifa(text, year, prompts_root / "tifa.yaml"),
         check_formula_fit(text, req, occasion_class, prompts_root / "occasions.yaml"),
+        check_voice(body, doctype),
     ]
     composer = data.draft is not None and data.draft.generator.get("backend") == "composer"
     # a draft that leaves marked gaps for the writer is short by honesty, whoever wrote it

@@ -29,6 +29,7 @@ _MARK_KEYS = {
         [d["span"]] if d.get("span") and d.get("longest_run", 0) > metrics.COPY_SPAN_CEILING else []
     ),
     "formula_fit": lambda d: [p.split("“", 1)[-1].rstrip("”") for p in d.get("problems", [])],
+    "voice": lambda d: list(d.get("found", [])),
 }
 
 

@@ -1,12 +1,16 @@
-"""Language checks: wrong formulations (提法), dated campaigns and copied typos (``content.tifa``), and
-formulas that do not fit the occasion or read badly around the topic (``content.occasions``)."""
+"""Language checks: wrong formulations (提法), dated campaigns and copied typos (``content.tifa``),
+formulas that do not fit the occasion or read badly around the topic (``content.occasions``), and sentences
+in another's voice (a 述职报告 giving orders: ``DocType.others_voice``)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ...content import occasions, tifa
+from ...doctypes import DocType
 from ...records import DraftRequest
+from .body import Body
 from .result import MetricResult, _result
 from .text import _Text
 
@@ -36,3 +40,18 @@ def check_formula_fit(
         )
     shown = f"（{cls.label}）" if cls else ""
     return _result("formula_fit", 1.0, True, f"开头结尾与场合相符{shown}，套语读得通", problems=[])
+
+
+def check_voice(body: Body, doctype: DocType) -> MetricResult:
+    """No sentence in another's voice: a report upward (述职, 汇报, 总结) states what the writer did and will
+    do; 要……, 各级党组织要…… are a leader's orders from another document. The writer's own facts, points
+    and marked gaps are theirs to word."""
+    if not doctype.others_voice:
+        return _result("voice", None, None, f"{doctype.label}不限定语气")
+    patterns = [re.compile(p) for p in doctype.others_voice]
+    judged = [s for s in body.sentences if s.exempt not in ("fact", "gap", "point")]
+    found = [s.text for s in judged if any(p.search(s.text) for p in patterns)]
+    if not found:
+        return _result("voice", 1.0, True, f"没有向他人提要求的句子（{doctype.label}是向上报告）", found=[])
+    reason = f"{len(found)} 句是向他人提要求的口吻，不合{doctype.label}：“{found[0][:30]}…”"
+    return _result("voice", max(0.0, 1 - len(found) / max(1, len(judged))), False, reason, found=found)

@@ -37,6 +37,7 @@ METRIC_LABELS = {
     "document_copy": "整篇照抄程度",
     "tifa": "提法规范、无错字",
     "formula_fit": "开头结尾切合场合",
+    "voice": "语气合乎文种",
     "sameness": "与其他主题雷同",  # added per run by the eval suite (needs the other cases' drafts)
     "judge": "大模型评审",  # optional, added by the eval suite (evals.judge_draft), never by score_draft
 }
@@ -57,6 +58,7 @@ GATES = frozenset(
         "document_copy",
         "tifa",
         "formula_fit",
+        "voice",
     }
 )
 # the length band is no gate for the offline composer, nor for any draft that leaves 【待补】 gaps: an honest

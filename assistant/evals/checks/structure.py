@@ -170,7 +170,13 @@ def _numbering_issues(lines: list[str]) -> tuple[list[str], list[str], dict[str,
     snippets: list[str] = []  # the offending markers as written, for highlighting
     counts = {"一、": 0, "（一）": 0, "1.": 0, "（1）": 0, "一是": 0}
     last = [0, 0, 0, 0]  # last number seen at levels 1..4 under the current parents
-    item_last = 0
+    item_last, item_where = 0, ""
+
+    def lone(last_item: int, where: str) -> None:  # a group that ends at 一是 has no 二是 to go with it
+        if last_item == 1:
+            problems.append(f"只有“一是”没有“二是”：{where}…")
+            snippets.append("一是")
+
     for line in lines:
         level = 0
         n: int | None = None
@@ -215,13 +221,17 @@ def _numbering_issues(lines: list[str]) -> tuple[list[str], list[str], dict[str,
                 last[deeper] = 0
         # 一是、二是… within the line (a paragraph group), continuing across the body lines under one heading
         if level:
+            lone(item_last, item_where)
             item_last = 0
         for im in _ITEM.finditer(line):
             k = from_chinese(im.group(1))
             if k is None:
                 continue
             counts["一是"] += 1
-            if k == 1 or k == item_last + 1:
+            if k == 1:
+                lone(item_last, item_where)
+                item_last, item_where = 1, line[im.start() : im.end() + 10]
+            elif k == item_last + 1:
                 item_last = k
             else:
                 where = line[max(0, im.start() - 6) : im.end() + 10]
@@ -230,6 +240,7 @@ def _numbering_issues(lines: list[str]) -> tuple[list[str], list[str], dict[str,
                 )
                 snippets.append(im.group(0))
                 item_last = k
+    lone(item_last, item_where)
     return problems, styles, counts, snippets
 
 
