@@ -145,6 +145,10 @@ def test_the_register_follows_type_skeleton_and_request(server: FakeOpenAI, sett
             ["人称：用“我们”或单位简称", "语气：谦虚务实"],
         ),
         (
+            DraftRequest("summary", "2024年医疗保障工作", unit="县医疗保障局"),
+            ["人称：用“我局”“全局”“我们”等单位口吻", "行文方向：对上"],
+        ),
+        (
             DraftRequest("speech", "新学期", unit="市第一中学", occasion="2025年秋季开学典礼"),
             ["行文方向：致辞", "语气：热情亲切"],
         ),
@@ -401,6 +405,25 @@ def test_a_missing_lead_is_the_types_own_and_a_lone_sub_heading_is_a_lead_senten
     assert "（一）" not in text and "明确责任清单。要把压实安全生产责任抓实抓细。" in text
     lead = next(s for s in draft.sections if s.key == "requirements").paragraphs[0]
     assert lead.spans[0].kind == "formula"
+
+
+def test_a_single_item_keeps_no_yishi(server: FakeOpenAI, settings: Settings):
+    """一是 promises 二是: a model that writes one 【分项】 for a 述职's 存在的问题 gets a plain sentence."""
+    duty = DraftRequest("duty-report", "2024年度抓基层党建工作", unit="市财政局机关党支部")
+    one = "【导语】对照上级要求，本人履职还存在一些不足：\n【分项】理论学习还不够深入，学用结合不够紧密。"
+    draft, _, _ = draft_with(server, settings, duty, replies={"存在的问题": [one]})
+    text = next(s for s in draft.sections if s.key == "problems").text
+    assert "理论学习还不够深入，学用结合不够紧密。" in text and "一是" not in text
+    lead = "【导语】总体来看，安全生产工作取得的成效主要有以下几个方面：\n【分项】今年以来全市共排查整治安全隐患3426处。"
+    draft, _, _ = draft_with(
+        server, settings, SPEECH, replies={"取得的成效": [lead]}
+    )  # one paragraph, one item
+    text = next(s for s in draft.sections if s.key == "review").text
+    assert "主要有以下几个方面：今年以来全市共排查整治安全隐患3426处" in text and "一是" not in text
+    two = one + "\n【分项】党建与业务融合还不够紧密。"
+    draft, _, _ = draft_with(server, settings, duty, replies={"存在的问题": [two]})
+    text = next(s for s in draft.sections if s.key == "problems").text
+    assert "一是理论学习" in text and "二是党建与业务" in text
 
 
 def test_a_work_reports_next_part_is_named_by_its_lead_even_when_the_model_leaves_it_out(

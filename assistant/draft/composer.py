@@ -318,14 +318,11 @@ class Composer:
                 for n, point in enumerate(points):
                     mine = by_point[point] + (loose if n == 0 else [])
                     body = self.point_pieces(ctx, point, mine, per_point)
-                    pieces += [Piece(f"{numerals.item_marker(n + 1)}{strip_end(point)}。", "heading"), *body]
+                    pieces += [Piece(f"{_item(n, len(points))}{strip_end(point)}。", "heading"), *body]
             elif facts:
-
-                def marker(n: int) -> str:  # a lone fact gets no 一是 of its own
-                    return numerals.item_marker(n + 1) if len(facts) > 1 else ""
-
                 pieces += [
-                    Piece(marker(n) + _sentence(f.text), "fact", fact=f.id) for n, f in enumerate(facts)
+                    Piece(_item(n, len(facts)) + _sentence(f.text), "fact", fact=f.id)
+                    for n, f in enumerate(facts)
                 ]
                 self.used.update(_key(f.text) for f in facts)
                 if not spec.facts_only:
@@ -363,17 +360,22 @@ class Composer:
                     lead_piece = Piece(f"{numerals.level_marker(2, n + 1)}{strip_end(point)}。", "heading")
                     paragraphs.append(_paragraph([lead_piece, *body], book, "heading", 2))
                 else:
-                    lead_piece = Piece(f"{numerals.item_marker(n + 1)}{strip_end(point)}。", "heading")
+                    lead_piece = Piece(f"{_item(n, len(points))}{strip_end(point)}。", "heading")
                     paragraphs.append(_paragraph([lead_piece, *body], book))
         elif spec.numbering == "items":
             pieces = self.point_pieces(ctx, "", facts, ctx.budget)
             items = [p for p in pieces if p.kind != "gap"]
-            for n, piece in enumerate(items if len(items) > 1 else []):  # a lone item gets no 一是
-                piece.text = numerals.item_marker(n + 1) + piece.text
+            for n, piece in enumerate(items):
+                piece.text = _item(n, len(items)) + piece.text
             paragraphs += [_paragraph([p], book) for p in pieces]
         else:
             paragraphs.append(_paragraph(self.point_pieces(ctx, "", facts, ctx.budget), book))
         return paragraphs, used
+
+
+def _item(n: int, count: int) -> str:
+    """The ``n``-th (0-based) of ``count`` items' marker: 一是, 二是…; a lone item gets none (一是 promises 二是)."""
+    return numerals.item_marker(n + 1) if count > 1 else ""
 
 
 def _paragraph(pieces: list[Piece], book: SourceBook, kind: str = "body", level: int = 0) -> DraftParagraph:

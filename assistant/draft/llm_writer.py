@@ -64,6 +64,23 @@ def _count_word(n: int) -> str:
     return "两" if n == 2 else numerals.to_chinese(max(1, min(n, 99)))
 
 
+def _drop_lone_items(paragraphs: list[DraftParagraph]) -> None:
+    """一是 promises 二是: where the paragraphs under a heading hold a single item marker, an 一是 opening a
+    paragraph (a model that wrote one 【分项】), it is dropped."""
+    group: list[DraftParagraph] = []
+    for paragraph in [*paragraphs, None]:
+        if paragraph is None or paragraph.kind == "heading":
+            marks = [p for p in group for _ in _INLINE_ITEM_RE.finditer(p.text)]
+            first = marks[0] if marks else None
+            lone = len(marks) == 1 and first.text.startswith("一是") and first.spans[:1]
+            if lone and first.spans[0].text.startswith("一是"):
+                first.text = first.text[2:]
+                first.spans[0].text = first.spans[0].text[2:]
+            group = []
+        if paragraph is not None:
+            group.append(paragraph)
+
+
 def renumber_items(text: str) -> str:
     """一是…三是… in a paragraph renumbered 一是, 二是… in order (the markers are kept, never stripped)."""
     counter = iter(range(1, 100))
@@ -277,6 +294,13 @@ class LLMSectionWriter:
     def paragraphs(
         self, blocks: list[Block], ctx: SectionContext, shape: Shape, book: SourceBook
     ) -> tuple[list[DraftParagraph], int]:
+        out, used = self._paragraphs(blocks, ctx, shape, book)
+        _drop_lone_items(out)
+        return out, used
+
+    def _paragraphs(
+        self, blocks: list[Block], ctx: SectionContext, shape: Shape, book: SourceBook
+    ) -> tuple[list[DraftParagraph], int]:
         spec, item = ctx.spec, ctx.item
         pool = ctx.pool()
         out: list[DraftParagraph] = []
@@ -354,7 +378,8 @@ class LLMSectionWriter:
         if items:
             parts = []
             for n, block in enumerate(items, 1):
-                parts.append(numerals.item_marker(n) + self._item_text(block.text, shape.subs, n))
+                marker = numerals.item_marker(n) if len(items) > 1 else ""  # 一是 promises 二是
+                parts.append(marker + self._item_text(block.text, shape.subs, n))
             rest = [b.text for b in blocks if b.kind in ("body", "topic", "subheading")]
             body("".join(_sentence(x) for x in leads) + "".join(parts) + "".join(_sentence(x) for x in rest))
             return
