@@ -436,38 +436,12 @@ def _point_keys(point: str, topic_keys: list[str], stats: words.WordStats) -> li
     for key in sorted(topic_keys, key=len, reverse=True):
         rest = rest.replace(key, " ")
     found = [w for w in words.distinctive(rest, stats, at_least=1) if w not in topic_keys]
-    own = [w for w in words.words(rest) if w not in _EMPTY_WORDS]
+    own = [w for w in words.words(rest) if w not in words.EMPTY_WORDS]
     if own and found == own[:1]:
         # only the leading verb is distinctive (压实): the object after it says what the point is about, common
         # language though it is (责任); the verb itself varies (落实, 压紧, 严格)
         found += own[1:2]
     return found
-
-
-# words that say nothing about a point even when nothing else is left of it
-_EMPTY_WORDS = frozenset(
-    [
-        "工作",
-        "方面",
-        "情况",
-        "问题",
-        "各项",
-        "有关",
-        "相关",
-        "主要",
-        "重要",
-        "一个",
-        "一些",
-        "进一步",
-        "以及",
-        "通过",
-        "进行",
-        "我们",
-        "今年",
-        "当前",
-        "目前",
-    ]
-)
 
 
 def _clause_grams(text: str) -> list[set[str]]:
