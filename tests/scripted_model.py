@@ -377,15 +377,18 @@ def write_outline(user: str) -> str:
             (s for s in sections if roles[s["key"]] in ("background", "achievements")), None
         )
         target = target or next((s for s in sections if point and point in s["points"] + s["_raw"]), None)
-        if target is not None:
-            target["facts"].append(fid)
+        if target is not None:  # with the point the fact is about, when it is one of the part's
+            named = next((q for q in target["points"] if point and q in (point, "要" + point)), "")
+            target["facts"].append({"id": fid, "point": named})
     texts = {fid: text for fid, _, _, text in facts}
     for s in sections:
         s.pop("_raw")
         if s.pop("_subs") and not s["points"] and len(s["facts"]) >= 2:
-            heads = [_fact_heading(texts[f]) for f in s["facts"][:3]]
+            heads = [_fact_heading(texts[f["id"]]) for f in s["facts"][:3]]
             if all(heads):
                 s["points"] = heads
+                for fact, head in zip(s["facts"], heads, strict=False):
+                    fact["point"] = head  # each heading drawn from its fact is that fact's point
     problems = next((s for s in sections if roles[s["key"]] == "problems" and s["points"]), None)
     measures = next(
         (s for s in sections if roles[s["key"]] in ("measures", "requirements") and s["points"]), None

@@ -202,3 +202,44 @@ def test_a_fact_whose_part_the_skeleton_lacks_goes_under_the_point_it_is_about(
     from assistant.draft.llm_brief import facts_by_point
 
     assert facts_by_point(hopes, outline.facts) == {hopes.points[1]: [1]}
+
+
+def test_the_model_says_which_point_a_fact_is_about_and_the_draft_follows_it(
+    server: FakeOpenAI, settings: Settings
+):
+    """Which key point a fact is about is where the offline reading is weakest (营业收入 shares no word with
+    提质增效). The outline call asks the model for each fact's point; a point it names that is one of the part's
+    is kept, and the section prompt puts the fact under it. A point that is none of the part's changes nothing."""
+    request = DraftRequest(
+        "duty-report",
+        "2024年度履职情况",
+        unit="市城投集团党委",
+        points=["深化国企改革", "提质增效和债务风险防控"],
+        materials=["2024年集团完成营业收入42.8亿元、利润总额3.1亿元。"],
+    )
+    offline = make_outline(request, settings)
+    part = next(i for i in offline.items if 1 in i.facts)
+    chosen = next(p for p in part.points if p != offline.facts[0].point)  # not what the words suggest
+    reply = {
+        "sections": [
+            {
+                "key": i.key,
+                "points": list(i.points),
+                "facts": [{"id": 1, "point": chosen}] if i is part else [],
+            }
+            for i in offline.items
+        ],
+        "pairs": [],
+    }
+    outline, _, model = propose(server, settings, request, json.dumps(reply, ensure_ascii=False))
+    assert '"point"' in model.calls("outline")[0][1] and "按材料的内容判断" in model.calls("outline")[0][1]
+    assert outline.facts[0].point == chosen
+    from assistant.draft.llm_brief import facts_by_point
+
+    placed = next(i for i in outline.items if 1 in i.facts)
+    assert facts_by_point(placed, outline.facts) == {chosen: [1]}
+    reply["sections"] = [
+        {**s, "facts": [{"id": 1, "point": "安全生产"}] if s["facts"] else []} for s in reply["sections"]
+    ]
+    outline, _, _ = propose(server, settings, request, json.dumps(reply, ensure_ascii=False))
+    assert outline.facts[0].point == offline.facts[0].point  # not one of the part's points: the hint stands

@@ -69,6 +69,16 @@ def _keeps_point(point: str, proposed: str) -> bool:
     return bool(words.shared(own, proposed)) or similar(point, proposed)
 
 
+def _point_named(said: str, points: list[str]) -> str:
+    """The part's sub-point the model named for a fact: as written, or the one nearly so ("" for none)."""
+    said = _heading(said)
+    if not said:
+        return ""
+    exact = [p for p in points if strip_end(p) == said]
+    close = [p for p in points if similar(p, said)]
+    return exact[0] if exact else close[0] if len(close) == 1 else ""
+
+
 def _heading(text: Any) -> str:
     return strip_end(clean_point(str(text or "")))[:40]
 
@@ -137,9 +147,13 @@ class Proposal:
         outline put them."""
         facts = {f.id: f for f in self.base.facts}
         where: dict[int, str] = {}
+        point_of: dict[int, str] = {}  # the sub-point the model says a fact is about
         for item in items:
             raw = (by_key.get(item.key) or {}).get("facts")
             for value in raw if isinstance(raw, list) else []:
+                said = ""
+                if isinstance(value, dict):  # {"id": 3, "point": "小标题"}
+                    value, said = value.get("id"), str(value.get("point") or "")
                 try:
                     fid = int(value)
                 except (TypeError, ValueError):
@@ -153,6 +167,8 @@ class Proposal:
                 homeless = not any(i.role in facts_mod.SECTION_ROLES.get(fact.role, ()) for i in items)
                 if fact.role == "background" or fits or homeless and _about_a_point(fact, item):
                     where[fid] = item.key
+                    if named := _point_named(said, item.points):
+                        point_of[fid] = named
                 else:
                     self.notes.append(f"材料{fid}不宜放在“{item.heading}”，沿用原提纲的位置")
         out = []
@@ -164,7 +180,8 @@ class Proposal:
                 role = fact.role
                 if role not in _FACT_ROLE_OF.get(by_item[key].role, (role,)):
                     role = _FACT_ROLE_OF[by_item[key].role][0]  # read as the part the model put it in
-                out.append(replace(fact, section=key, fits=key, role=role))
+                point = point_of.get(fact.id, fact.point)  # the model reads what a fact is about better
+                out.append(replace(fact, section=key, fits=key, role=role, point=point))
             else:
                 out.append(replace(fact, section="", fits=fact.fits))
         return out
