@@ -126,12 +126,20 @@ _BASIC = [
     "{p}与{t}的关系日益紧密，已成为衡量工作成效的重要方面。",
     "近年来，围绕{p}陆续出台了一些措施，{t}的制度框架初步形成。",
 ]
+# a 致意 as a model writes one: welcome, thanks, good wishes; no report of work
+_GREETING = [
+    "在此，我代表{u}，向大家表示热烈的欢迎和衷心的感谢！",
+    "新的起点孕育新的希望，{t}承载着大家共同的期待。",
+    "让我们以{t}为契机，携手同行、再创佳绩。",
+    "向一直以来关心支持我们的各位来宾和朋友们致以诚挚的问候！",
+    "希望大家在新的起点上珍惜时光、砥砺前行。",
+]
 _TEMPLATES = {
     "requirements": _DIRECTIVE,
     "measures": _DIRECTIVE,
     "achievements": _DONE,
     "background": _BASIC,
-    "opening": _BASIC,
+    "opening": _GREETING,
     "problems": _SHORT,
     "causes": _CAUSE,
 }
@@ -141,6 +149,7 @@ _LEADS = {
     "problems": "在看到成效的同时，也要清醒看到{t}中存在的不足：",
     "causes": "分析{t}中存在问题的原因，主要有以下几个方面：",
     "measures": "下一步，我们将围绕{t}，重点抓好以下几个方面的工作：",
+    "opening": "值此{t}之际，我向大家致以诚挚的问候和良好的祝愿！",
 }
 _ROLE_OF = {
     "介绍基本情况和背景": "background",
@@ -181,6 +190,7 @@ class Section:
     by_point: dict[str, list[str]] = field(default_factory=dict)  # the facts the prompt puts under a point
     facts_only: bool = False  # the prompt says the part holds the writer's facts only
     upward: bool = False  # the system prompt's register line: 行文方向：对上
+    lead_example: str = ""  # the 【导语】 the prompt gives as its example, when it is the type's own
 
 
 def read_section(user: str) -> Section:
@@ -209,6 +219,7 @@ def read_section(user: str) -> Section:
     chars = int(re.search(r"篇幅：约 (\d+) 字", user).group(1))
     unit = _field(user, "署名")
     lead = "【导语】一句引出本段" in user or "【导语】一句引出本部分，点明" in user
+    example = re.search(r"【导语】一句过渡，引出下面.{1,3}条（如“([^”…]+)”）", user)
     facts_only = "本部分只写上面的事实材料" in user or "本部分只能写写作者给的事实" in user
     return Section(
         heading,
@@ -223,6 +234,7 @@ def read_section(user: str) -> Section:
         _field(user, "要写清"),
         by_point,
         facts_only,
+        lead_example=example.group(1) if example else "",
     )
 
 
@@ -270,9 +282,9 @@ def write_section(s: Section, salt: int = 0) -> str:
     per = max(80, (s.chars - sum(len(f) for f in s.facts)) // max(1, len(points)))
     facts = list(s.facts)
     lines: list[str] = []
-    if s.form == "points":
+    if s.form == "points":  # the lead the prompt gives as its example (在此，我提四点希望： at a 典礼)
         count = "两" if len(points) == 2 else "一二三四五六七八九"[len(points) - 1]
-        lines.append(f"【导语】下面，我就做好{s.topic}讲{count}点意见。")
+        lines.append("【导语】" + (s.lead_example or f"下面，我就做好{s.topic}讲{count}点意见。"))
     elif s.lead:
         lines.append("【导语】" + _LEADS.get(s.role, "{t}方面的情况如下。").format(t=s.topic))
     for i, point in enumerate(points):
@@ -373,9 +385,13 @@ def write_outline(user: str) -> str:
     for fid, role_label, point, _text in facts:
         want = _FACT_ROLE.get(role_label, "")
         target = next((s for s in sections if roles[s["key"]] == want), None)
-        target = target or next(
-            (s for s in sections if roles[s["key"]] in ("background", "achievements")), None
+        # context goes where the document opens on it: 基本情况, 成效, or a ceremony's 致意 (迎来新生826名)
+        homes = (
+            ("background", "achievements", "opening")
+            if role_label == "基本情况"
+            else ("background", "achievements")
         )
+        target = target or next((s for s in sections if roles[s["key"]] in homes), None)
         target = target or next((s for s in sections if point and point in s["points"] + s["_raw"]), None)
         if target is not None:  # with the point the fact is about, when it is one of the part's
             named = next((q for q in target["points"] if point and q in (point, "要" + point)), "")

@@ -284,6 +284,22 @@ def test_a_lead_between_topic_paragraphs_opens_the_next_part_and_its_topics_take
     ]
 
 
+def test_an_unnamed_paragraph_before_the_first_heading_is_the_structures_first_unheaded_part() -> None:
+    """An 开学典礼 speech (skeleton 致意 + 几点希望): the paragraph after the opening names no part (今年学校迎来
+    高一新生826名…), yet it is the 致意, not an unreadable "other"."""
+    from assistant.doctypes import get_doctype
+
+    ceremony = get_doctype("speech", PROJECT_ROOT / "prompts").with_skeleton("ceremony")
+    text = (
+        "在县第一中学秋季开学典礼上的讲话\n亲爱的老师们、同学们：\n今天，我们在这里隆重举行秋季开学典礼。\n"
+        "今年学校迎来高一新生826名，新入职教师23名。\n在此，我提两点希望：\n一、希望同学们勤奋学习\n正文。\n"
+        "二、希望老师们潜心育人\n正文。\n最后，祝大家新学期顺利！谢谢大家！"
+    )
+    parsed = structure.parse_text(text, "speech", types={"speech": ceremony})
+    roles = [(s.kind, s.role) for s in parsed.sections]
+    assert ("body", "opening") in roles and ("body", "other") not in roles, roles
+
+
 def test_heading_path_helper() -> None:
     parsed = structure.parse(load("004_98979e0a19b40566.txt"))
     leaf = [s for s in parsed.sections if s.level == 1][2].children[0].children[0]

@@ -252,7 +252,9 @@ class LLMSectionWriter:
             ),
             target_chars=ctx.budget,
             count=_count_word(len(item.points) or 3),
-            part_lead=self.lead_formula(ctx, len(item.points) or 3) if spec.form == "topics" else "",
+            part_lead=self.lead_formula(ctx, len(item.points) or 3)
+            if spec.form in ("topics", "points")
+            else "",
             retry=retry,
         )
 

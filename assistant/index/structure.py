@@ -509,6 +509,9 @@ class _Builder:
             return role
         if self.prev_top_role:
             return self.prev_top_role
+        first = self.doctype.sections[0] if self.paragraphs and self.doctype and self.doctype.sections else None
+        if first is not None and first.form == "paragraph":
+            return first.role  # nothing names the part: the structure's first, unheaded one (an 开学典礼's 致意)
         return "other" if self.paragraphs else "background"
 
     def _part_lead(self, line: _Line) -> str | None:
