@@ -137,6 +137,11 @@ class DocType:
         str, ...
     ] = ()  # patterns of sentences in another's voice (a report upward gives no orders)
 
+    def in_others_voice(self, sentence: str) -> bool:
+        """The sentence speaks in another's voice for this type (要…… in a 述职报告): the composer's guard and
+        the voice check ask the same question."""
+        return any(re.search(p, sentence) for p in self.others_voice)
+
     def section(self, key: str) -> SectionSpec:
         for spec in self.all_sections or self.sections:
             if spec.key == key:

@@ -260,7 +260,7 @@ def _refusals(draft: Draft, doc_type: str, settings: Settings) -> list[str]:
     from assistant.draft.guard import Guard
 
     doctype = get_doctype(doc_type, PROMPTS)
-    guard = Guard(draft.request, PROMPTS, voice=doctype.others_voice, doc_label=doctype.label)
+    guard = Guard(draft.request, PROMPTS, doctype=doctype)
     texts = [p.chunk.text for p in seed_passages()]
     return [guard.reason(x) or "" for t in texts for x in split_sentences(t)]
 

@@ -116,8 +116,7 @@ class Composer:
             self.request,
             self.prompts_dir,
             view.lexicon if view else None,
-            voice=self.doctype.others_voice,
-            doc_label=self.doctype.label,
+            doctype=self.doctype,
         )
         stats = view.stats if view else words.public_stats()
         self.judge: Judge = (

@@ -49,10 +49,9 @@ class Guard:
     request: DraftRequest
     prompts_dir: Any
     lexicon: Any = None  # content.lexicon.Lexicon of the writer's corpus (None: no foreign-term test)
-    voice: tuple[
-        str, ...
-    ] = ()  # DocType.others_voice: sentences in another's voice (a report gives no orders)
-    doc_label: str = ""
+    doctype: Any = (
+        None  # the DocType: a sentence in another's voice for it is refused (a report gives no orders)
+    )
     allowed: str = field(init=False)
     allow_numerals: tuple[str, ...] = field(init=False)
     supported: set[str] = field(init=False)
@@ -78,8 +77,8 @@ class Guard:
             return issues[0]
         if is_instruction(text):
             return "含有针对大模型的指令"
-        if any(re.search(p, text) for p in self.voice):
-            return f"语气不符：{self.doc_label or '本文种'}是向上报告，不对他人提要求"
+        if self.doctype is not None and self.doctype.in_others_voice(text):
+            return f"语气不符：{self.doctype.label}是向上报告，不对他人提要求"
         if _LIST_INTRO_RE.search(text):
             return "只是引出原文的列举"
         if _STAGE_RE.search(text):

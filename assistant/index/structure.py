@@ -176,6 +176,13 @@ def _topic_end(norm: str) -> int:
     return end
 
 
+def _lead_sentence(line: _Line) -> str:
+    """A paragraph's lead: its first sentence, ending at a colon when a list follows (…存在的不足：一是…), so
+    the items' own words (…整体成效) do not decide the part."""
+    end = _sentence_end(line.norm, ends=_SENTENCE_END + "：")
+    return line.norm[: end if end > 0 else len(line.norm)]
+
+
 def _keyword_role(text: str, strong_only: bool = False, last: bool = False) -> str | None:
     """The role named by a keyword in ``text``: the first keyword to occur (or the last, for lead
     sentences that move from one topic to the next: 在看到成效的同时，也要看到…不足)."""
@@ -495,10 +502,7 @@ class _Builder:
             return "requirements"
         if item and not line.norm.startswith("一是") and self.prev_top_role:
             return self.prev_top_role
-        # the lead ends at its colon when a list follows (…存在的不足：一是…): the items' own words (…整体
-        # 成效) must not decide the part
-        end = _sentence_end(line.norm, ends=_SENTENCE_END + "：")
-        first = line.norm[: end if end > 0 else len(line.norm)]
+        first = _lead_sentence(line)
         role = None
         if item and self.prev_line is not None and self.prev_line.norm.endswith("："):
             spans = _sentences(self.prev_line.norm)
@@ -517,9 +521,7 @@ class _Builder:
     def _part_lead(self, line: _Line) -> str | None:
         """The part an unheaded paragraph between topic paragraphs opens, named by its lead sentence
         (下一步，我们将……; 在看到成效的同时，也要看到……不足：), when it is not the open part's."""
-        end = _sentence_end(line.norm, ends=_SENTENCE_END + "：")
-        first = line.norm[: end if end > 0 else len(line.norm)]
-        role = _keyword_role(first, last=True)
+        role = _keyword_role(_lead_sentence(line), last=True)
         if role in _PART_ROLES and role != self.stack[0].role:
             return role
         return None

@@ -4,7 +4,6 @@ in another's voice (a 述职报告 giving orders: ``DocType.others_voice``)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ...content import occasions, tifa
@@ -48,9 +47,8 @@ def check_voice(body: Body, doctype: DocType) -> MetricResult:
     and marked gaps are theirs to word."""
     if not doctype.others_voice:
         return _result("voice", None, None, f"{doctype.label}不限定语气")
-    patterns = [re.compile(p) for p in doctype.others_voice]
     judged = [s for s in body.sentences if s.exempt not in ("fact", "gap", "point")]
-    found = [s.text for s in judged if any(p.search(s.text) for p in patterns)]
+    found = [s.text for s in judged if doctype.in_others_voice(s.text)]
     if not found:
         return _result("voice", 1.0, True, f"没有向他人提要求的句子（{doctype.label}是向上报告）", found=[])
     reason = f"{len(found)} 句是向他人提要求的口吻，不合{doctype.label}：“{found[0][:30]}…”"
